@@ -1,0 +1,1 @@
+"""Violence-type, actor and place tagging of Spanish news articles."""

@@ -1,0 +1,1 @@
+"""The Scrapy project: registry-driven spiders, middlewares, pipelines and the test web."""

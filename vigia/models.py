@@ -1,0 +1,136 @@
+"""The one record that travels through every stage: discover → fetch → extract → classify → index.
+
+Its fields are the article index's fields (``index_config/articles.template.json``); a field
+added here must be added there too (a test checks that both agree).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Query parameters that never change which article a URL points to.
+_TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "amp", "outputtype", "ref")
+
+
+def normalize_url(url: str) -> str:
+    """Canonical form used for identity: scheme/host lower-cased, no tracking params,
+    no fragment, no trailing slash, ``www.`` and ``http`` folded, AMP suffixes removed."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.").removeprefix("m.")
+    if parts.port and parts.port not in (80, 443):
+        host = f"{host}:{parts.port}"
+    path = parts.path or "/"
+    for suffix in ("/amp/", "/amp"):
+        if path.endswith(suffix):
+            path = path[: -len(suffix)] or "/"
+    path = path.rstrip("/") or "/"
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith(_TRACKING_PARAMS)
+    ]
+    return urlunsplit(("https", host, path, urlencode(sorted(query)), ""))
+
+
+def doc_id(url: str) -> str:
+    """Document id: the same article re-crawled (any URL variant) maps to the same id."""
+    return hashlib.sha1(normalize_url(url).encode("utf-8")).hexdigest()
+
+
+def content_hash(title: str, text: str) -> str:
+    """Hash of what a reader sees; a change here is a new revision."""
+    normalized = " ".join(f"{title}\n{text}".split())
+    return hashlib.sha1(normalized.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Revision:
+    """A previous version of an article: kept when a re-crawl finds a changed text."""
+
+    content_hash: str
+    seen_at: datetime | None = None
+    modified_at: datetime | None = None
+    word_count: int = 0
+
+
+@dataclass
+class Article:
+    url: str
+    source: str
+    source_name: str = ""
+    canonical_url: str | None = None
+    section: str | None = None
+    title: str = ""
+    lead: str = ""
+    text: str = ""
+    authors: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    image: str | None = None
+    published_at: datetime | None = None
+    modified_at: datetime | None = None
+    crawled_at: datetime | None = None
+    date_source: str | None = None
+    language: str | None = None
+    word_count: int = 0
+    violence_type: list[str] = field(default_factory=list)
+    actor: list[str] = field(default_factory=list)
+    label_scores: dict[str, float] = field(default_factory=dict)
+    department: list[str] = field(default_factory=list)
+    municipality: list[str] = field(default_factory=list)
+    in_el_salvador: bool | None = None
+    classifier: str | None = None
+    story_cluster: str | None = None
+    content_hash: str = ""
+    revision: int = 1
+    previous_versions: list[Revision] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return doc_id(self.canonical_url or self.url)
+
+    def finalize(self) -> Article:
+        """Fill the derived fields (hash, word count) from title and text."""
+        self.content_hash = content_hash(self.title, self.text)
+        self.word_count = len(self.text.split())
+        return self
+
+    def to_doc(self) -> dict[str, Any]:
+        """The JSON document stored in the index (datetimes as ISO 8601)."""
+        return _jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Article:
+        known = {f.name for f in dataclasses.fields(cls)}
+        data = {k: v for k, v in doc.items() if k in known}
+        for key in ("published_at", "modified_at", "crawled_at"):
+            if isinstance(data.get(key), str):
+                data[key] = datetime.fromisoformat(data[key])
+        data["previous_versions"] = [
+            Revision(
+                content_hash=r["content_hash"],
+                seen_at=_parse_dt(r.get("seen_at")),
+                modified_at=_parse_dt(r.get("modified_at")),
+                word_count=r.get("word_count", 0),
+            )
+            for r in data.get("previous_versions") or []
+        ]
+        return cls(**data)
+
+
+def _parse_dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
