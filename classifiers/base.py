@@ -1,0 +1,60 @@
+"""What every tagger returns and implements, and how the rest of Vigía gets one."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from vigia.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Tags:
+    """Tags of one article. ``scores``: label id → probability (indexed for ranking and trends)."""
+
+    violence_type: list[str] = field(default_factory=list)
+    actor: list[str] = field(default_factory=list)
+    department: list[str] = field(default_factory=list)
+    municipality: list[str] = field(default_factory=list)
+    in_el_salvador: bool = False
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+class Tagger(Protocol):
+    """Tags (title, text) pairs in batches; ``name`` is stored with each article."""
+
+    name: str
+
+    def tag(self, docs: Sequence[tuple[str, str]]) -> list[Tags]: ...
+
+
+_warned = False
+
+
+def load_tagger(settings: Settings | None = None) -> Tagger:
+    """The trained ONNX model from the cache when ``vigia train`` has built one; otherwise the
+    placeholder keyword tagger, with one warning per process saying how to build the model."""
+    global _warned
+    from vigia.config import get_settings
+
+    from .infer import OnnxTagger, find_trained_model
+
+    settings = settings or get_settings()
+    model_dir = find_trained_model(settings)
+    if model_dir is not None:
+        return OnnxTagger(model_dir, settings)
+    from .keywords import KeywordTagger
+
+    if not _warned:
+        log.warning(
+            "no trained classifier in %s: using the placeholder keyword tagger "
+            "(run `vigia train` to build the model)",
+            settings.classifier.model_dir(settings.cache_dir),
+        )
+        _warned = True
+    return KeywordTagger()

@@ -1,0 +1,112 @@
+"""Tagging with the trained model through ONNX Runtime: no torch needed at inference.
+
+A trained model is a folder under ``<cache>/models/classifier/<inputs hash>/`` holding
+``model.onnx`` (int8, dynamic quantisation), ``tokenizer.json`` and ``meta.json`` (label order,
+per-label thresholds, window); ``CURRENT`` in the parent names the one ``vigia train`` built last.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .base import Tags
+from .places import find_places
+
+if TYPE_CHECKING:
+    from vigia.config import Settings
+
+IN_EL_SALVADOR = "in_el_salvador"
+PASSAGE_PREFIX = "passage: "
+
+
+def classifier_root(settings: Settings) -> Path:
+    return settings.classifier.model_dir(settings.cache_dir) / "classifier"
+
+
+def find_trained_model(settings: Settings) -> Path | None:
+    """The folder of the model ``vigia train`` selected last, or None when there is none."""
+    current = classifier_root(settings) / "CURRENT"
+    if not current.is_file():
+        return None
+    folder = classifier_root(settings) / current.read_text(encoding="utf-8").strip()
+    return folder if (folder / "model.onnx").is_file() and (folder / "meta.json").is_file() else None
+
+
+def model_input(title: str, text: str) -> str:
+    """What the encoder reads: e5's passage prefix, the headline, then the body (lead first)."""
+    title, text = (title or "").strip(), (text or "").strip()
+    return PASSAGE_PREFIX + (f"{title}.\n{text}" if title else text)
+
+
+def tags_from_scores(
+    title: str, text: str, scores: dict[str, float], thresholds: dict[str, float], fields: dict[str, list[str]]
+) -> Tags:
+    """Turn probabilities into tags: thresholds, feminicide ⇒ homicide, places only for violence."""
+    chosen = {name: sorted(l for l in ids if scores[l] >= thresholds[l]) for name, ids in fields.items()}
+    if "feminicide" in chosen["violence_type"] and "homicide" not in chosen["violence_type"]:
+        chosen["violence_type"] = sorted(chosen["violence_type"] + ["homicide"])
+    in_sv = scores.get(IN_EL_SALVADOR, 1.0) >= thresholds.get(IN_EL_SALVADOR, 0.5)
+    tags = Tags(violence_type=chosen["violence_type"], actor=chosen["actor"], in_el_salvador=in_sv,
+                scores={k: round(float(v), 4) for k, v in scores.items()})
+    if tags.violence_type and in_sv:
+        places = find_places(f"{title}\n{text}")
+        tags.department, tags.municipality = places.departments, places.municipalities
+    return tags
+
+
+def length_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
+    """Indices grouped by similar length, so a batch pads little."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
+
+
+class OnnxTagger:
+    """The trained classifier (int8 ONNX), batched by length, per-label calibrated thresholds."""
+
+    def __init__(self, model_dir: Path, settings: Settings | None = None, model_file: str = "model.onnx") -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.meta: dict[str, Any] = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
+        self.name = f"{self.meta['name']}@{model_dir.name[:12]}"
+        threads = settings.classifier.threads if settings else 2
+        self.batch_size = settings.classifier.batch_size if settings else 16
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(model_dir / model_file), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(int(self.meta["max_length"]))
+        self.labels: list[str] = self.meta["labels"]
+        self.thresholds: dict[str, float] = self.meta["thresholds"]
+        self.fields: dict[str, list[str]] = self.meta["fields"]
+
+    def probabilities(self, docs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """Label probabilities, one row per doc, columns in ``self.labels`` order."""
+        encodings = self.tokenizer.encode_batch([model_input(t, x) for t, x in docs])
+        out = np.zeros((len(docs), len(self.labels)), dtype=np.float32)
+        for batch in length_batches([len(e.ids) for e in encodings], self.batch_size):
+            width = max(len(encodings[i].ids) for i in batch)
+            ids = np.ones((len(batch), width), dtype=np.int64)  # 1 = XLM-R <pad>
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                n = len(encodings[i].ids)
+                ids[row, :n], mask[row, :n] = encodings[i].ids, 1
+            (logits,) = self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask})
+            out[batch] = 1.0 / (1.0 + np.exp(-logits))
+        return out
+
+    def tag(self, docs: Sequence[tuple[str, str]]) -> list[Tags]:
+        if not docs:
+            return []
+        probs = self.probabilities(docs)
+        return [
+            tags_from_scores(title, text, dict(zip(self.labels, row.tolist())), self.thresholds, self.fields)
+            for (title, text), row in zip(docs, probs)
+        ]
