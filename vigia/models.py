@@ -57,6 +57,15 @@ class Revision:
     modified_at: datetime | None = None
     word_count: int = 0
 
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Revision:
+        return cls(
+            content_hash=doc["content_hash"],
+            seen_at=_parse_dt(doc.get("seen_at")),
+            modified_at=_parse_dt(doc.get("modified_at")),
+            word_count=doc.get("word_count") or 0,
+        )
+
 
 @dataclass
 class Article:
@@ -108,22 +117,15 @@ class Article:
         known = {f.name for f in dataclasses.fields(cls)}
         data = {k: v for k, v in doc.items() if k in known}
         for key in ("published_at", "modified_at", "crawled_at"):
-            if isinstance(data.get(key), str):
-                data[key] = datetime.fromisoformat(data[key])
-        data["previous_versions"] = [
-            Revision(
-                content_hash=r["content_hash"],
-                seen_at=_parse_dt(r.get("seen_at")),
-                modified_at=_parse_dt(r.get("modified_at")),
-                word_count=r.get("word_count", 0),
-            )
-            for r in data.get("previous_versions") or []
-        ]
+            data[key] = _parse_dt(data.get(key))
+        data["previous_versions"] = [Revision.from_doc(r) for r in data.get("previous_versions") or []]
         return cls(**data)
 
 
-def _parse_dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+def _parse_dt(value: str | datetime | None) -> datetime | None:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value) if value else None
+    return value
 
 
 def _jsonable(value: Any) -> Any:

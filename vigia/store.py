@@ -1,0 +1,511 @@
+"""The only module that talks to the search engine (Elasticsearch 8 or OpenSearch 2).
+
+Writes are idempotent upserts keyed by the normalised URL: re-crawling an article never makes a
+duplicate, and a changed text bumps ``revision`` and keeps the previous version's hash and dates.
+When the engine is down or rejects a write, the articles go to a local spool file and are
+written on the next successful connection, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import copy
+import fcntl
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from vigia.config import Settings
+from vigia.engine_client import EngineAuthError, EngineClient, EngineResponseError, EngineUnavailable
+from vigia.models import Article, Revision, doc_id
+
+log = logging.getLogger(__name__)
+
+INDEX_CONFIG_DIR = Path(__file__).resolve().parent.parent / "index_config"
+RETRY_STATUSES = {429, 502, 503, 504}
+# Fields read back from an existing document to decide its next revision.
+_REVISION_FIELDS = ["content_hash", "revision", "previous_versions", "crawled_at", "modified_at", "word_count"]
+
+
+class StoreError(RuntimeError):
+    """A storage failure the user can act on; the message names the cause and the fix."""
+
+
+@dataclass
+class UpsertStats:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    spooled: int = 0
+    failed: list[str] = field(default_factory=list)
+
+    def __iadd__(self, other: UpsertStats) -> UpsertStats:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.spooled += other.spooled
+        self.failed += other.failed
+        return self
+
+
+@dataclass
+class SearchFilters:
+    """What monitors filter on. Lists are OR within a field, AND across fields."""
+
+    violence_type: list[str] = field(default_factory=list)
+    actor: list[str] = field(default_factory=list)
+    department: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)
+    language: list[str] = field(default_factory=list)
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def clauses(self) -> list[dict[str, Any]]:
+        terms = [
+            {"terms": {name: values}}
+            for name in ("violence_type", "actor", "department", "source", "language")
+            if (values := getattr(self, name))
+        ]
+        if self.since or self.until:
+            bounds = {"gte": self.since.isoformat() if self.since else None, "lt": self.until.isoformat() if self.until else None}
+            terms.append({"range": {"published_at": {k: v for k, v in bounds.items() if v}}})
+        return terms
+
+
+@dataclass
+class Hit:
+    article: Article
+    score: float | None
+    highlight: dict[str, list[str]]
+
+
+@dataclass
+class SearchPage:
+    total: int
+    hits: list[Hit]
+    cursor: list[Any] | None  # pass back as ``search_after`` for the next page
+
+
+class Store:
+    def __init__(self, settings: Settings, client: EngineClient | None = None) -> None:
+        self.settings = settings
+        self.client = client or EngineClient(settings)
+        self.prefix = settings.index.prefix
+        self.spool = Spool(settings.spool_path)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, replay: bool = True) -> Store:
+        store = cls(settings)
+        if replay and store.spool.pending():
+            store.replay_spool()
+        return store
+
+    def alias(self, name: str) -> str:
+        return f"{self.prefix}-{name}"
+
+    # -- requests with backoff -----------------------------------------------------------
+    def _call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        for attempt in range(self.settings.engine.max_retries + 1):
+            try:
+                return self.client.request(method, path, body=body, params=params)
+            except EngineAuthError as exc:
+                raise StoreError(
+                    f"{exc}. Fix: set VIGIA_ENGINE__USERNAME / VIGIA_ENGINE__PASSWORD (or the config file) to valid "
+                    f"credentials for {self.client.url}; for the local engine they are in "
+                    f"{self.settings.home / 'engines' / 'elasticsearch.credentials.json'}"
+                ) from None
+            except EngineResponseError as exc:
+                if exc.status not in RETRY_STATUSES or attempt == self.settings.engine.max_retries:
+                    raise
+            except EngineUnavailable:
+                if attempt == self.settings.engine.max_retries:
+                    raise
+            _backoff(attempt)
+        raise AssertionError("unreachable")
+
+    def _unavailable(self, exc: Exception) -> StoreError:
+        return StoreError(
+            f"{exc}. Fix: start it with `vigia engine start --engine {self.client.kind}`, or point "
+            f"VIGIA_ENGINE__URL at a running engine"
+        )
+
+    # -- indices -------------------------------------------------------------------------
+    @cached_property
+    def analysis_mode(self) -> str:
+        """'spanish' when the engine has the analysis-common module, else 'fallback'."""
+        probe = {"tokenizer": "standard", "filter": ["asciifolding", {"type": "stemmer", "language": "light_spanish"}], "text": "Policías"}
+        try:
+            self._call("POST", "/_analyze", body=probe)
+        except EngineResponseError:
+            log.warning(
+                "%s at %s lacks Spanish analysis (no analysis-common module, as in the Elasticsearch test "
+                "distribution): title and text use the standard analyzer with Spanish stop words, "
+                "without stemming or accent folding",
+                self.client.kind,
+                self.client.url,
+            )
+            return "fallback"
+        return "spanish"
+
+    def templates(self) -> dict[str, dict[str, Any]]:
+        """Index templates from index_config/, rendered for this prefix and engine."""
+        analysis = json.loads((INDEX_CONFIG_DIR / "analysis" / f"{self.analysis_mode}.json").read_text())
+        rendered = {}
+        for path in sorted(INDEX_CONFIG_DIR.glob("*.template.json")):
+            body = json.loads(path.read_text().replace("{prefix}", self.prefix))
+            settings = body.get("template", {}).get("settings", {})
+            if settings.get("analysis") == "{analysis}":
+                settings["analysis"] = copy.deepcopy(analysis)
+            rendered[body["_meta"]["alias"]] = body
+        return rendered
+
+    def init_indices(self) -> list[str]:
+        """Create or update every template, its first index and write alias; idempotent."""
+        done = []
+        try:
+            for name, body in self.templates().items():
+                alias = self.alias(name)
+                self._call("PUT", f"/_index_template/{alias}", body=body)
+                if not self._alias_exists(alias):
+                    self._call("PUT", f"/{alias}-000001", body={"aliases": {alias: {"is_write_index": True}}})
+                else:  # additive mapping changes reach the existing indices
+                    self._call("PUT", f"/{alias}/_mapping", body=body["template"]["mappings"])
+                done.append(alias)
+        except EngineUnavailable as exc:
+            raise self._unavailable(exc) from None
+        self.__dict__.pop("_article_indices", None)
+        return done
+
+    def _alias_exists(self, alias: str) -> bool:
+        try:
+            self._call("GET", f"/_alias/{alias}")
+        except EngineResponseError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    @cached_property
+    def _article_indices(self) -> list[str]:
+        return sorted(self._call("GET", f"/_alias/{self.alias('articles')}"))
+
+    def refresh(self, name: str = "articles") -> None:
+        self._call("POST", f"/{self.alias(name)}/_refresh")
+
+    def count(self, name: str = "articles", filters: SearchFilters | None = None) -> int:
+        body = {"query": {"bool": {"filter": filters.clauses()}}} if filters else None
+        return self._call("POST", f"/{self.alias(name)}/_count", body=body)["count"]
+
+    # -- writes --------------------------------------------------------------------------
+    def upsert(self, articles: Iterable[Article]) -> UpsertStats:
+        """Index articles by normalised URL; unchanged texts are not rewritten."""
+        stats = UpsertStats()
+        pending = iter(_chunks_by_bytes(articles, self.settings.engine.bulk_max_bytes))
+        for chunk in pending:
+            try:
+                stats += self._upsert_chunk(chunk)
+            except (EngineUnavailable, EngineResponseError) as exc:
+                rest = [article for later in pending for article in later]
+                log.warning("engine write failed (%s); spooling %d articles to %s", exc, len(chunk) + len(rest), self.spool.path)
+                stats.spooled += self.spool.append(chunk + rest)
+                break
+        return stats
+
+    def _upsert_chunk(self, chunk: list[Article]) -> UpsertStats:
+        stats = UpsertStats()
+        by_id = {article.id: article for article in chunk}  # the last copy of a URL wins
+        existing = self._existing(list(by_id))
+        lines: list[bytes] = []
+        for key, article in by_id.items():
+            old = existing.get(key)
+            action: dict[str, Any] = {"_id": key}
+            if old is None:
+                article.revision = 1
+                action["_index"] = self.alias("articles")
+                stats.created += 1
+            elif old["_source"].get("content_hash") == article.content_hash:
+                stats.unchanged += 1
+                continue
+            else:
+                _next_revision(article, old["_source"])
+                action["_index"] = old["_index"]  # stay in the index that holds it (rollover-safe)
+                stats.updated += 1
+            lines.append(json.dumps({"index": action}).encode())
+            lines.append(json.dumps(article.to_doc(), ensure_ascii=False).encode())
+        if lines:
+            failed = self._bulk(b"\n".join(lines) + b"\n")
+            stats.failed += failed
+            stats.created -= len([f for f in failed if existing.get(f) is None])
+            stats.updated -= len([f for f in failed if existing.get(f) is not None])
+        return stats
+
+    def _existing(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Real-time lookup in every index behind the alias (mget, not search)."""
+        docs = [{"_index": index, "_id": key, "_source": _REVISION_FIELDS} for index in self._article_indices for key in ids]
+        found = self._call("POST", "/_mget", body={"docs": docs})["docs"]
+        return {doc["_id"]: doc for doc in found if doc.get("found")}
+
+    def _bulk(self, payload: bytes) -> list[str]:
+        """Send a bulk request; retry only the items rejected with 429/5xx. Returns ids that failed."""
+        for attempt in range(self.settings.engine.max_retries + 1):
+            response = self._call("POST", "/_bulk", body=payload)
+            if not response.get("errors"):
+                return []
+            retry, failed = [], []
+            lines = payload.split(b"\n")
+            for position, item in enumerate(response["items"]):
+                result = next(iter(item.values()))
+                if result.get("status", 200) < 300:
+                    continue
+                if result["status"] in RETRY_STATUSES:
+                    retry += lines[2 * position : 2 * position + 2]
+                else:
+                    log.error("engine rejected document %s: %s", result.get("_id"), result.get("error"))
+                    failed.append(result.get("_id"))
+            if not retry:
+                return failed
+            if attempt == self.settings.engine.max_retries:
+                raise EngineResponseError(429, f"{len(retry) // 2} documents still rejected after retries")
+            payload = b"\n".join(retry) + b"\n"
+            _backoff(attempt)
+        return []
+
+    def replay_spool(self) -> UpsertStats:
+        """Write spooled articles; they leave the spool only once the engine took them."""
+        with self.spool.locked() as pending:
+            if not pending:
+                return UpsertStats()
+            stats = UpsertStats()
+            for chunk in _chunks_by_bytes(pending, self.settings.engine.bulk_max_bytes):
+                try:
+                    stats += self._upsert_chunk(chunk)
+                except (EngineUnavailable, EngineResponseError) as exc:
+                    log.warning("spool replay stopped (%s); %s stays for the next run", exc, self.spool.path)
+                    return stats
+            self.spool.clear()
+            log.info("replayed %d spooled articles", len(pending))
+            return stats
+
+    def index_records(self, name: str, docs: Sequence[dict[str, Any]]) -> None:
+        """Append records (crawl stats, alert events) to the ``name`` alias."""
+        lines = []
+        for doc in docs:
+            lines.append(json.dumps({"index": {"_index": self.alias(name)}}).encode())
+            lines.append(json.dumps(doc, ensure_ascii=False, default=_json_default).encode())
+        if lines:
+            failed = self._bulk(b"\n".join(lines) + b"\n")
+            if failed:
+                raise StoreError(f"{len(failed)} {name} records were rejected; see the log for the engine's reasons")
+
+    # -- reads ---------------------------------------------------------------------------
+    def indexed_urls(self, urls: Iterable[str]) -> set[str]:
+        """Which of these URLs (in any URL variant) are already indexed."""
+        by_id: dict[str, list[str]] = {}
+        for url in urls:
+            by_id.setdefault(doc_id(url), []).append(url)
+        if not by_id:
+            return set()
+        docs = [{"_index": index, "_id": key, "_source": False} for index in self._article_indices for key in by_id]
+        found = self._call("POST", "/_mget", body={"docs": docs})["docs"]
+        return {url for doc in found if doc.get("found") for url in by_id[doc["_id"]]}
+
+    def get_articles(self, urls: Iterable[str]) -> dict[str, Article]:
+        wanted = {doc_id(url): url for url in urls}
+        if not wanted:
+            return {}
+        docs = [{"_index": index, "_id": key} for index in self._article_indices for key in wanted]
+        found = self._call("POST", "/_mget", body={"docs": docs})["docs"]
+        return {wanted[d["_id"]]: Article.from_doc(d["_source"]) for d in found if d.get("found")}
+
+    def search(
+        self,
+        query: str | None = None,
+        filters: SearchFilters | None = None,
+        size: int = 20,
+        sort: str = "date",
+        search_after: list[Any] | None = None,
+        collapse_stories: bool = False,
+        pit_id: str | None = None,
+    ) -> SearchPage:
+        """Full-text + filters, newest first (or by relevance), with highlights and a cursor."""
+        body = self._search_body(query, filters, sort)
+        body["size"] = size
+        body["track_total_hits"] = True
+        if search_after:
+            body["search_after"] = search_after
+        if collapse_stories:
+            body["collapse"] = {"field": "story_cluster"}
+        if pit_id:
+            body["pit"] = {"id": pit_id, "keep_alive": "2m"}
+            path = "/_search"
+        else:
+            path = f"/{self.alias('articles')}/_search"
+        try:
+            result = self._call("POST", path, body=body)
+        except EngineUnavailable as exc:
+            raise self._unavailable(exc) from None
+        hits = [
+            Hit(Article.from_doc(h["_source"]), h.get("_score"), h.get("highlight", {}))
+            for h in result["hits"]["hits"]
+        ]
+        cursor = result["hits"]["hits"][-1]["sort"] if result["hits"]["hits"] else None
+        return SearchPage(result["hits"]["total"]["value"], hits, cursor)
+
+    def scan(self, query: str | None = None, filters: SearchFilters | None = None, page_size: int = 1000) -> Iterator[Article]:
+        """Every matching article, past the 10,000-hit window, on a consistent point in time."""
+        pit_id = self.client.open_pit(self.alias("articles"), "2m")
+        try:
+            cursor = None
+            while True:
+                page = self.search(query, filters, size=page_size, search_after=cursor, pit_id=pit_id)
+                yield from (hit.article for hit in page.hits)
+                if len(page.hits) < page_size:
+                    return
+                cursor = page.cursor
+        finally:
+            self.client.close_pit(pit_id)
+
+    def histogram(
+        self,
+        interval: str = "day",
+        filters: SearchFilters | None = None,
+        query: str | None = None,
+        split_by: str | None = None,
+        time_zone: str = "America/El_Salvador",
+    ) -> list[dict[str, Any]]:
+        """Articles per calendar interval (optionally per value of ``split_by``), in local time."""
+        histogram = {
+            "date_histogram": {
+                "field": "published_at",
+                "calendar_interval": interval,
+                "time_zone": time_zone,
+                "min_doc_count": 0,
+            }
+        }
+        if split_by:
+            histogram["aggs"] = {"split": {"terms": {"field": split_by, "size": 50}}}
+        body = self._search_body(query, filters, "date")
+        body.update(size=0, aggs={"over_time": histogram})
+        body.pop("sort"), body.pop("highlight", None)
+        result = self._call("POST", f"/{self.alias('articles')}/_search", body=body)
+        buckets = []
+        for bucket in result["aggregations"]["over_time"]["buckets"]:
+            row = {"date": bucket["key_as_string"], "count": bucket["doc_count"]}
+            if split_by:
+                row["split"] = {b["key"]: b["doc_count"] for b in bucket["split"]["buckets"]}
+            buckets.append(row)
+        return buckets
+
+    def search_raw(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", f"/{self.alias(name)}/_search", body=body)
+
+    def _search_body(self, query: str | None, filters: SearchFilters | None, sort: str) -> dict[str, Any]:
+        must: list[dict[str, Any]] = []
+        if query:
+            must.append(
+                {
+                    "simple_query_string": {
+                        "query": query,
+                        "fields": ["title^3", "lead^2", "text"],
+                        "default_operator": "and",
+                    }
+                }
+            )
+        body: dict[str, Any] = {
+            "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters.clauses() if filters else []}},
+            "highlight": {
+                "pre_tags": ["<mark>"],
+                "post_tags": ["</mark>"],
+                "fields": {"title": {"number_of_fragments": 0}, "text": {"fragment_size": 180, "number_of_fragments": 2}},
+            },
+        }
+        order = [{"published_at": {"order": "desc", "missing": "_last"}}, {"url": "asc"}]
+        body["sort"] = ([{"_score": "desc"}] + order) if sort == "relevance" and query else order
+        return body
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class Spool:
+    """An append-only JSON-lines file of articles that could not be written, guarded by a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def pending(self) -> bool:
+        return self.path.exists() and self.path.stat().st_size > 0
+
+    def append(self, articles: Sequence[Article]) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            for article in articles:
+                handle.write(json.dumps(article.to_doc(), ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        return len(articles)
+
+    class _Locked:
+        def __init__(self, spool: Spool) -> None:
+            self.spool = spool
+
+        def __enter__(self) -> list[Article]:
+            self.spool.path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = open(self.spool.path, "a+", encoding="utf-8")
+            fcntl.flock(self.handle, fcntl.LOCK_EX)
+            self.handle.seek(0)
+            return [Article.from_doc(json.loads(line)) for line in self.handle if line.strip()]
+
+        def __exit__(self, *exc: object) -> None:
+            self.handle.close()
+
+    def locked(self) -> Spool._Locked:
+        return Spool._Locked(self)
+
+    def clear(self) -> None:
+        with open(self.path, "r+", encoding="utf-8") as handle:
+            handle.truncate(0)
+
+
+def _next_revision(article: Article, old: dict[str, Any]) -> None:
+    article.revision = int(old.get("revision") or 1) + 1
+    previous = [Revision.from_doc(r) for r in old.get("previous_versions") or []]
+    previous.append(Revision.from_doc({**old, "seen_at": old.get("crawled_at")}))
+    article.previous_versions = previous
+
+
+def _chunks_by_bytes(articles: Iterable[Article], max_bytes: int) -> Iterator[list[Article]]:
+    """Group articles so that one bulk request stays under ``max_bytes`` (text dominates)."""
+    chunk: list[Article] = []
+    size = 0
+    for article in articles:
+        if not article.content_hash:
+            article.finalize()
+        article_size = len(article.text.encode()) + len(article.title.encode()) + 1024
+        if chunk and size + article_size > max_bytes:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(article)
+        size += article_size
+    if chunk:
+        yield chunk
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(30.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
