@@ -26,7 +26,7 @@ index_app = typer.Typer(help="Create and inspect the indices.", no_args_is_help=
 app.add_typer(engine_app, name="engine")
 app.add_typer(index_app, name="index")
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 class EngineChoice(str, Enum):
@@ -111,3 +111,20 @@ def engine_status(
     else:
         console.print(f"{status.kind}: not running (start it with `vigia engine start --engine {status.kind}`)")
     raise typer.Exit(0 if status.running else 1)
+
+
+def open_store(engine: EngineChoice | None = None, replay: bool = True):
+    """A store on the configured engine; the spool is replayed on connect."""
+    from vigia.store import Store
+
+    with user_errors():
+        return Store.from_settings(settings_for(engine), replay=replay)
+
+
+@index_app.command("init")
+def index_init(engine: EngineChoice | None = EngineOption) -> None:
+    """Create or update the index templates, first indices and write aliases (idempotent)."""
+    store = open_store(engine)
+    with user_errors():
+        names = store.init_indices()
+    console.print(f"ready: {', '.join(names)} on {store.client.kind} at {store.client.url} (analysis: {store.analysis_mode})")

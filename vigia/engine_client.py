@@ -21,7 +21,7 @@ from vigia.engine import local_url, read_credentials
 
 
 # The clients log every non-2xx answer (a 404 for a missing alias is routine); our errors say more.
-for _name in ("opensearch", "elastic_transport.transport", "httpx"):
+for _name in ("opensearch", "elastic_transport", "httpx"):
     logging.getLogger(_name).setLevel(logging.ERROR)
 
 

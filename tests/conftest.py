@@ -1,0 +1,75 @@
+"""Shared fixtures: real Elasticsearch and OpenSearch servers, started by the project itself.
+
+The engines run from a test home (``.vigia-test/`` in the checkout, or ``VIGIA_TEST_HOME``) on
+their own ports, so a developer's engines are left alone. They are started once and kept
+running between test runs (``make test`` stops them at the end). Each test gets its own index
+prefix, so tests never see each other's documents.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vigia.config import EngineKind, EngineSettings, IndexSettings, Settings
+from vigia.engine import local_engine
+from vigia.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("VIGIA_SHARED", REPO.parent / "shared"))
+TEST_HOME = Path(os.environ.get("VIGIA_TEST_HOME", REPO / ".vigia-test"))
+ENGINES: list[EngineKind] = [
+    e for e in os.environ.get("VIGIA_TEST_ENGINES", "elasticsearch,opensearch").split(",") if e  # type: ignore[misc]
+]
+TEST_PORTS = {"elasticsearch_port": 9230, "opensearch_port": 9270}
+
+
+def make_settings(kind: EngineKind, prefix: str | None = None, home: Path = TEST_HOME, **engine: object) -> Settings:
+    return Settings(
+        home=home,
+        engine=EngineSettings(kind=kind, **{**TEST_PORTS, **engine}),
+        index=IndexSettings(prefix=prefix or f"t{uuid.uuid4().hex[:10]}"),
+    )
+
+
+@pytest.fixture(scope="session")
+def running_engines() -> dict[EngineKind, Settings]:
+    """Start (or reuse) one server per engine for the whole session."""
+    started = {}
+    for kind in ENGINES:
+        settings = make_settings(kind, prefix="unused")
+        local_engine(settings).start()
+        started[kind] = settings
+    return started
+
+
+@pytest.fixture(params=ENGINES)
+def settings(request: pytest.FixtureRequest, running_engines: dict[EngineKind, Settings]) -> Settings:
+    """Settings for one live engine and a fresh index prefix; parametrised over both engines."""
+    return make_settings(request.param)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    store = Store(settings)
+    store.init_indices()
+    yield store
+    drop_indices(store)
+    store.close()
+
+
+def drop_indices(store: Store) -> None:
+    for name in store.templates():
+        store.client.request("DELETE", f"/_index_template/{store.alias(name)}")
+    store.client.request("DELETE", f"/{store.prefix}-*")
+
+
+@pytest.fixture
+def shared() -> Path:
+    if not SHARED.exists():
+        pytest.skip(f"{SHARED} is absent: the shared corpora and benchmarks are needed for this test")
+    return SHARED

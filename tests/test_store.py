@@ -1,0 +1,199 @@
+"""The storage layer against live Elasticsearch and OpenSearch servers (no mocks)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import logging
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pydantic import SecretStr
+
+from conftest import ENGINES, REPO, drop_indices, make_settings
+from vigia.engine import local_engine
+from vigia.models import Article
+from vigia.store import SearchFilters, Store, StoreError
+
+BASE_DATE = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
+DEPARTMENTS = ["San Salvador", "La Libertad", "San Miguel", "Sonsonate"]
+
+
+def synthetic(i: int, text: str | None = None) -> Article:
+    return Article(
+        url=f"https://www.example.sv/nota/{i}?utm_source=feed",
+        source="example",
+        source_name="Diario de Prueba",
+        title=f"Capturan a dos pandilleros en Soyapango, caso {i}",
+        text=text or f"Agentes de la Policía capturaron a dos pandilleros por extorsión. Caso número {i}.",
+        published_at=BASE_DATE + timedelta(hours=i),
+        violence_type=["arrest", "extortion"] if i % 2 else ["homicide"],
+        actor=["police"],
+        department=[DEPARTMENTS[i % len(DEPARTMENTS)]],
+        label_scores={"arrest": 0.9, "homicide": 0.1},
+    ).finalize()
+
+
+def test_init_indices_is_idempotent(store: Store) -> None:
+    first = store.init_indices()
+    second = store.init_indices()
+    assert first == second == [store.alias(n) for n in store.templates()]
+    aliases = store.client.request("GET", f"/_alias/{store.alias('articles')}")
+    assert list(aliases) == [f"{store.alias('articles')}-000001"]
+    assert aliases[f"{store.alias('articles')}-000001"]["aliases"][store.alias("articles")]["is_write_index"]
+
+
+def test_mapping_covers_every_article_field(store: Store) -> None:
+    properties = store.templates()["articles"]["template"]["mappings"]["properties"]
+    assert {f.name for f in dataclasses.fields(Article)} == set(properties)
+
+
+def test_bulk_upsert_then_reupsert_keeps_count_and_bumps_changed_revisions(store: Store) -> None:
+    stats = store.upsert(synthetic(i) for i in range(1000))
+    assert (stats.created, stats.updated, stats.spooled) == (1000, 0, 0)
+    store.refresh()
+    assert store.count() == 1000
+
+    changed = set(range(0, 1000, 10))
+    again = [synthetic(i, text="Texto corregido: el fallecido era un vendedor." if i in changed else None) for i in range(1000)]
+    stats = store.upsert(again)
+    assert (stats.created, stats.updated, stats.unchanged) == (0, len(changed), 1000 - len(changed))
+    store.refresh()
+    assert store.count() == 1000
+    revisions = {a.url: a.revision for a in store.scan()}
+    assert {url for url, rev in revisions.items() if rev == 2} == {synthetic(i).url for i in changed}
+    assert set(revisions.values()) == {1, 2}
+    updated = store.get_articles([synthetic(10).url])[synthetic(10).url]
+    assert [v.content_hash for v in updated.previous_versions] == [synthetic(10).content_hash]
+
+
+def test_url_variants_are_one_document(store: Store) -> None:
+    variants = ["http://example.sv/nota/7", "https://www.example.sv/nota/7/", "https://example.sv/nota/7?utm_medium=x#top"]
+    for url in variants:
+        store.upsert([dataclasses.replace(synthetic(7), url=url)])
+    store.refresh()
+    assert store.count() == 1
+    assert store.indexed_urls(variants + ["https://example.sv/nota/8"]) == set(variants)
+
+
+def test_search_filters_highlight_and_histogram(store: Store) -> None:
+    store.upsert(synthetic(i) for i in range(40))
+    store.refresh()
+    page = store.search("extorsión", SearchFilters(violence_type=["arrest"], department=["La Libertad"]), size=5)
+    assert page.total == 10  # arrests are the odd i; La Libertad is i % 4 == 1
+    assert len(page.hits) == 5
+    assert all("arrest" in h.article.violence_type and h.article.department == ["La Libertad"] for h in page.hits)
+    assert any("<mark>" in fragment for h in page.hits for fragment in h.highlight.get("text", []))
+
+    until = BASE_DATE + timedelta(hours=24)
+    assert store.count(filters=SearchFilters(until=until)) == 24
+    days = store.histogram("day", split_by="violence_type")
+    assert sum(d["count"] for d in days) == 40
+    # i = 0 is 08:00 UTC = 02:00 in El Salvador: the local 1 October holds i = 0..21
+    assert [d["date"][:10] for d in days] == ["2026-10-01", "2026-10-02"]
+    assert [d["count"] for d in days] == [22, 18]
+    assert days[0]["split"] == {"homicide": 11, "arrest": 11, "extortion": 11}
+
+
+def test_search_after_pages_past_ten_thousand_hits(store: Store) -> None:
+    total = 10_250
+    store.upsert(
+        Article(url=f"https://example.sv/breve/{i}", source="example", title=f"Breve {i}", text="Nota breve.",
+                published_at=BASE_DATE + timedelta(minutes=i % 500)).finalize()
+        for i in range(total)
+    )  # fmt: skip
+    store.refresh()
+    seen = [a.url for a in store.scan(page_size=2000)]
+    assert len(seen) == len(set(seen)) == total
+    first = store.search(size=10)
+    second = store.search(size=10, search_after=first.cursor)
+    assert first.total == total and not {h.article.url for h in first.hits} & {h.article.url for h in second.hits}
+
+
+def test_spanish_analysis_or_fallback_warning(settings, caplog: pytest.LogCaptureFixture) -> None:
+    store = Store(settings)
+    with caplog.at_level(logging.WARNING, logger="vigia.store"):
+        store.init_indices()
+    try:
+        store.upsert([Article(url="https://example.sv/a", source="x", title="Policías capturados en Apopa",
+                              text="Los agentes capturaron a tres sujetos.").finalize()])  # fmt: skip
+        store.refresh()
+        if settings.engine.kind == "opensearch":
+            assert store.analysis_mode == "spanish" and not caplog.records
+            assert store.search("policia capturado").total == 1  # accent-insensitive and stemmed
+        else:
+            warnings = [r for r in caplog.records if "lacks Spanish analysis" in r.getMessage()]
+            assert store.analysis_mode == "fallback" and len(warnings) == 1
+            assert store.search("policías").total == 1
+            assert store.search("de los").total == 0  # Spanish stop words only
+    finally:
+        drop_indices(store)
+
+
+def test_wrong_credentials_give_a_clear_error(settings) -> None:
+    if settings.engine.kind != "elasticsearch":
+        pytest.skip("the local OpenSearch runs without the security plugin")
+    bad = settings.model_copy(
+        update={"engine": settings.engine.model_copy(update={"username": "vigia", "password": SecretStr("wrong")})}
+    )
+    with pytest.raises(StoreError, match="refused the credentials") as error:
+        Store(bad).init_indices()
+    assert settings.engine.url or "127.0.0.1:9230" in str(error.value)
+    assert "VIGIA_ENGINE__PASSWORD" in str(error.value)
+
+    env = {"VIGIA_HOME": str(settings.home), "VIGIA_ENGINE__ELASTICSEARCH_PORT": "9230",
+           "VIGIA_ENGINE__USERNAME": "vigia", "VIGIA_ENGINE__PASSWORD": "wrong", "PATH": "/usr/bin:/bin"}  # fmt: skip
+    cli = subprocess.run([sys.executable, "-m", "vigia", "index", "init"], env=env, capture_output=True, text=True, cwd=REPO)
+    assert cli.returncode == 2
+    assert "refused the credentials" in cli.stderr and "Traceback" not in cli.stderr
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_engine_stopped_mid_bulk_spools_then_replays_exactly_once(tmp_path: Path, kind: str) -> None:
+    """A dedicated engine (own home and port) is stopped while a bulk upsert runs."""
+    home = tmp_path
+    settings = make_settings(kind, home=home, elasticsearch_port=9240, opensearch_port=9280, max_retries=1,
+                             bulk_max_bytes=64 * 1024)  # fmt: skip
+    engine = local_engine(settings)
+    engine.start()
+    try:
+        store = Store(settings)
+        store.init_indices()
+        articles = [synthetic(i, text="Texto largo de prueba. " * 40) for i in range(3000)]
+        outcome = {}
+        writer = threading.Thread(target=lambda: outcome.setdefault("stats", store.upsert(articles)))
+        writer.start()
+        while store.count() == 0:  # the first chunks are in: now the engine goes away
+            time.sleep(0.05)
+        engine.stop()
+        writer.join()
+        stats = outcome["stats"]
+        assert stats.spooled > 0 and stats.created + stats.spooled >= 3000
+        assert store.spool.pending()
+
+        engine.start()
+        replayed = Store.from_settings(settings)
+        replayed.refresh()
+        assert replayed.count() == 3000
+        assert not replayed.spool.pending()
+        assert {a.revision for a in replayed.scan()} == {1}
+        Store.from_settings(settings).refresh()  # a second connection finds nothing left to replay
+        assert replayed.count() == 3000
+    finally:
+        engine.stop()
+        shutil.rmtree(engine.dir, ignore_errors=True)
+
+
+def test_spool_file_is_json_lines(tmp_path: Path) -> None:
+    settings = make_settings("elasticsearch", home=tmp_path)
+    store = Store(settings)
+    store.spool.append([synthetic(1), synthetic(2)])
+    lines = settings.spool_path.read_text().splitlines()
+    assert [json.loads(line)["url"] for line in lines] == [synthetic(1).url, synthetic(2).url]

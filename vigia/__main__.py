@@ -1,0 +1,3 @@
+from vigia.cli import app
+
+app(prog_name="vigia")
