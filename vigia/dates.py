@@ -1,0 +1,106 @@
+"""Publication dates: parsing, plausibility and the priority between the places a date is found.
+
+Salvadoran outlets often publish times without a zone; those are read as El Salvador time
+(UTC-6, no daylight saving), so every datetime that leaves this module is timezone-aware.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil import parser as dateutil_parser
+
+LOCAL_TZ = ZoneInfo("America/El_Salvador")
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+# Clock skew and "scheduled" timestamps a few hours ahead are normal; days ahead are errors.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+# /2024/03/05/, -2024-03-05-, _2024_3_5 … in a URL path (a full day; a month alone is too vague).
+_URL_DATE = re.compile(
+    r"(?<!\d)((?:19|20)\d\d)([/_.-])(0?[1-9]|1[0-2])\2(0?[1-9]|[12]\d|3[01])(?!\d)"
+)
+
+
+def as_aware(value: datetime) -> datetime:
+    """A naive datetime is local El Salvador time."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=LOCAL_TZ)
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """ISO 8601, RFC 2822 and most human forms → aware datetime; None when unreadable."""
+    if isinstance(value, datetime):
+        return as_aware(value)
+    if not isinstance(value, str) or not (text := value.strip()) or len(text) > 64:
+        return None
+    try:
+        return as_aware(datetime.fromisoformat(text))
+    except ValueError:
+        pass
+    try:
+        with (
+            warnings.catch_warnings()
+        ):  # an unknown zone name ("CST") reads as local time
+            warnings.simplefilter("ignore", dateutil_parser.UnknownTimezoneWarning)
+            return as_aware(
+                dateutil_parser.parse(text, dayfirst=not text[:4].isdigit())
+            )
+    except (ValueError, OverflowError):
+        return None
+
+
+def plausible(value: datetime | None, now: datetime | None = None) -> bool:
+    """Rejects dates before 1990 and dates in the future beyond a small tolerance."""
+    if value is None:
+        return False
+    now = now or datetime.now(UTC)
+    return EARLIEST <= value <= now + FUTURE_TOLERANCE
+
+
+def date_from_url(url: str) -> datetime | None:
+    """A full calendar date in the URL path (midnight local time), if any."""
+    match = _URL_DATE.search(url or "")
+    if not match:
+        return None
+    try:
+        return datetime(int(match[1]), int(match[3]), int(match[4]), tzinfo=LOCAL_TZ)
+    except ValueError:
+        return None
+
+
+def is_year_only_guess(value: datetime) -> bool:
+    """htmldate answers a year it found alone as 1 January, midnight: a weak guess."""
+    return (value.month, value.day, value.hour, value.minute, value.second) == (
+        1,
+        1,
+        0,
+        0,
+        0,
+    )
+
+
+def first_plausible(
+    candidates: Iterable[tuple[str, Callable[[], datetime | None]]],
+    now: datetime | None = None,
+) -> tuple[datetime | None, str | None]:
+    """The first plausible date in priority order, with the name of its source.
+
+    Candidates are lazy so that costly sources (htmldate's extensive search) only run when
+    the cheap ones found nothing. A year-only htmldate guess yields to any later, more
+    precise source that agrees on the year.
+    """
+    weak: tuple[datetime, str] | None = None
+    for source, compute in candidates:
+        value = compute()
+        if value is None or not plausible(value, now):
+            continue
+        if weak is not None:
+            return (value, source) if value.year == weak[0].year else weak
+        if source == "htmldate" and is_year_only_guess(value):
+            weak = (value, source)
+            continue
+        return value, source
+    return weak if weak else (None, None)

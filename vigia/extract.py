@@ -1,0 +1,234 @@
+"""Article extraction: one fetched page → one `Article` (text, metadata, dates, language).
+
+Built on trafilatura for the body and metadata, with what news pages add on top: the page's
+JSON-LD (`articleBody`, `datePublished`), removal of Spanish in-text boilerplate, a strict
+date priority with plausibility checks, and per-outlet body hints from the source registry.
+
+    article = extract(html_bytes, url, ExtractHints(source="elfaro", feed_date=...))
+
+Any input either gives an `Article` or raises `NoArticle` with a human reason; no other
+exception leaves `extract()`, so one odd page never stops a crawl.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from urllib.parse import urljoin, urlsplit
+
+from htmldate import find_date
+from lxml.html import HtmlElement
+from trafilatura.metadata import examine_meta, extract_title, extract_url
+from trafilatura.utils import decode_file, load_html
+
+from vigia.body import body_paragraphs
+from vigia.dates import (
+    as_aware,
+    date_from_url,
+    first_plausible,
+    parse_datetime,
+    plausible,
+)
+from vigia.models import Article
+from vigia.pagemeta import read_page_meta
+
+LOGGER = logging.getLogger(__name__)
+
+_BINARY_MAGIC = {
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"PK\x03\x04": "a ZIP archive",
+    b"RIFF": "a RIFF media file",
+    b"\x00\x00\x01\x00": "an icon",
+}
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
+_MAX_CONTROL_SHARE = (
+    0.02  # more control characters than this in the text: not an HTML page
+)
+_MIN_LANGID_WORDS = 8
+_LANGID_CHARS = (
+    1500  # plenty to tell languages apart; langid's cost grows with the text
+)
+
+
+@dataclass
+class ExtractHints:
+    """What the crawler knows about a page before reading it (registry and feed)."""
+
+    source: str = ""
+    source_name: str = ""
+    section: str | None = None
+    feed_date: datetime | None = None  # date from a feed or sitemap entry
+    feed_title: str | None = None
+    body_xpath: str | None = None  # registry outlets only: where the article body is
+    keywords: list[str] = field(default_factory=list)
+
+
+class NoArticle(ValueError):
+    """The page holds no article; `reason` says why in words a crawl report can show."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def extract(html: str | bytes, url: str, hints: ExtractHints | None = None) -> Article:
+    """Extract one article from a page's HTML (bytes are decoded, gzip is unpacked).
+
+    Raises `NoArticle` when the page is empty, binary, unparseable or has no article text.
+    """
+    hints = hints or ExtractHints()
+    try:
+        tree = parse_page(html)
+        return _build_article(tree, url, hints)
+    except NoArticle:
+        raise
+    except (Exception, RecursionError) as exc:  # library failures on pathological pages
+        LOGGER.warning("extraction failed for %s: %r", url, exc)
+        raise NoArticle(
+            f"the page could not be processed ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def parse_page(html: str | bytes) -> HtmlElement:
+    """Decode and parse a page; `NoArticle` for empty, binary or non-HTML content."""
+    if isinstance(html, bytes):
+        if not html.strip():
+            raise NoArticle("empty page: the response has no content")
+        for magic, kind in _BINARY_MAGIC.items():
+            if html.startswith(magic):
+                raise NoArticle(f"not an HTML page: the content is {kind}")
+        html = decode_file(html)
+    if not html or not html.strip():
+        raise NoArticle("empty page: the response has no content")
+    sample = html[:20000]
+    if len(_CONTROL_CHARS.findall(sample)) > _MAX_CONTROL_SHARE * len(sample):
+        raise NoArticle("not an HTML page: the content is binary data")
+    if "<" not in sample:
+        raise NoArticle("not an HTML page: no markup found")
+    tree = load_html(html)
+    if tree is None:
+        raise NoArticle("the HTML could not be parsed")
+    return tree
+
+
+def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
+    meta = read_page_meta(tree, url)
+    # trafilatura's `<meta>` reading (its full metadata pass costs as much again as the body).
+    doc = examine_meta(tree)
+    title = (
+        meta.headline
+        or (doc.title or "").strip()
+        or (hints.feed_title or "").strip()
+        or extract_title(tree)
+        or ""
+    )
+    paragraphs = body_paragraphs(
+        tree,
+        url,
+        title=title,
+        jsonld_body=meta.article_body,
+        body_xpath=hints.body_xpath,
+    )
+    if not paragraphs:
+        raise NoArticle(
+            "no article text found (a listing, a paywall or a page built by scripts)"
+        )
+    now = datetime.now(UTC)
+    published, date_source = first_plausible(
+        [
+            (meta.published_source or "jsonld", lambda: parse_datetime(meta.published)),
+            ("htmldate", lambda: _htmldate(tree, now)),
+            ("feed", lambda: as_aware(hints.feed_date) if hints.feed_date else None),
+            ("url", lambda: date_from_url(url)),
+        ],
+        now,
+    )
+    modified = parse_datetime(meta.modified)
+    if not plausible(modified, now) or (
+        published and modified and modified < published
+    ):
+        modified = None
+    text = "\n".join(paragraphs)
+    article = Article(
+        url=url,
+        source=hints.source,
+        source_name=hints.source_name or (doc.sitename or ""),
+        canonical_url=_canonical(extract_url(tree) or doc.url, url),
+        section=hints.section or meta.section or None,
+        title=title,
+        lead=(doc.description or "").strip() or paragraphs[0],
+        text=text,
+        authors=meta.authors or _split_authors(doc.author),
+        tags=_unique(meta.tags or list(doc.tags or []), hints.keywords),
+        image=_absolute(meta.image or doc.image, url),
+        published_at=published,
+        modified_at=modified,
+        date_source=date_source,
+        language=detect_language(f"{title}\n{text}", fallback=meta.lang),
+    )
+    return article.finalize()
+
+
+def _htmldate(tree: HtmlElement, now: datetime) -> datetime | None:
+    """htmldate's extensive search, without the URL (URL dates come last in our priority)."""
+    found = find_date(
+        tree,
+        url="",
+        extensive_search=True,
+        original_date=True,
+        outputformat="%Y-%m-%dT%H:%M:%S%z",
+        min_date="1990-01-01",
+        max_date=now.strftime("%Y-%m-%d"),
+    )
+    return parse_datetime(found) if found else None
+
+
+@lru_cache(maxsize=1)
+def _language_identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str, fallback: str = "") -> str | None:
+    """ISO 639-1 code of the text's language (py3langid); the page's declared language when
+    the text is too short to tell."""
+    sample = text[:_LANGID_CHARS]
+    if len(sample.split()) < _MIN_LANGID_WORDS:
+        return fallback or None
+    lang, probability = _language_identifier().classify(sample)
+    return lang if probability >= 0.5 or not fallback else fallback
+
+
+def _canonical(found: str | None, url: str) -> str | None:
+    absolute = _absolute(found, url)
+    return (
+        absolute
+        if absolute and urlsplit(absolute).scheme in ("http", "https")
+        else None
+    )
+
+
+def _absolute(link: str | None, base: str) -> str | None:
+    return urljoin(base, link.strip()) if link and link.strip() else None
+
+
+def _split_authors(value: str | None) -> list[str]:
+    return [
+        name
+        for part in re.split(r";|\s+y\s+|\s+and\s+", value or "")
+        if (name := part.strip())
+    ]
+
+
+def _unique(*lists: list[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for item in (i for lst in lists for i in lst):
+        seen.setdefault(item.casefold(), item)
+    return list(seen.values())
