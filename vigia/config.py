@@ -41,6 +41,7 @@ class EngineSettings(BaseModel):
     request_timeout_s: float = 30.0
     max_retries: int = 5
     bulk_max_bytes: int = 8 * 1024 * 1024
+    bulk_concurrency: int = 2
 
 
 class IndexSettings(BaseModel):

@@ -15,7 +15,9 @@ import logging
 import os
 import random
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -46,7 +48,7 @@ class UpsertStats:
     spooled: int = 0
     failed: list[str] = field(default_factory=list)
 
-    def __iadd__(self, other: UpsertStats) -> UpsertStats:
+    def add(self, other: UpsertStats) -> UpsertStats:
         self.created += other.created
         self.updated += other.updated
         self.unchanged += other.unchanged
@@ -205,17 +207,38 @@ class Store:
 
     # -- writes --------------------------------------------------------------------------
     def upsert(self, articles: Iterable[Article]) -> UpsertStats:
-        """Index articles by normalised URL; unchanged texts are not rewritten."""
+        """Index articles by normalised URL; unchanged texts are not rewritten.
+
+        Chunks are sent ``bulk_concurrency`` at a time, so preparing one chunk (revision lookup,
+        serialisation) overlaps with the engine indexing another. A chunk that repeats a URL of
+        a chunk in flight waits for it, so revisions never race.
+        """
         stats = UpsertStats()
-        pending = iter(_chunks_by_bytes(articles, self.settings.engine.bulk_max_bytes))
-        for chunk in pending:
-            try:
-                stats += self._upsert_chunk(chunk)
-            except (EngineUnavailable, EngineResponseError) as exc:
-                rest = [article for later in pending for article in later]
-                log.warning("engine write failed (%s); spooling %d articles to %s", exc, len(chunk) + len(rest), self.spool.path)
-                stats.spooled += self.spool.append(chunk + rest)
-                break
+        leftovers: list[Article] = []
+        in_flight: deque[tuple[list[Article], set[str], Future[UpsertStats]]] = deque()
+        with ThreadPoolExecutor(self.settings.engine.bulk_concurrency) as pool:
+
+            def settle() -> None:
+                chunk, _, future = in_flight.popleft()
+                try:
+                    stats.add(future.result())
+                except (EngineUnavailable, EngineResponseError) as exc:
+                    if not leftovers:
+                        log.warning("engine write failed (%s); spooling to %s", exc, self.spool.path)
+                    leftovers.extend(chunk)
+
+            for chunk in _chunks_by_bytes(articles, self.settings.engine.bulk_max_bytes):
+                ids = {article.id for article in chunk}
+                while in_flight and (len(in_flight) >= self.settings.engine.bulk_concurrency or any(ids & f[1] for f in in_flight)):
+                    settle()
+                if leftovers:  # the engine failed: keep order, spool everything that is left
+                    leftovers.extend(chunk)
+                    continue
+                in_flight.append((chunk, ids, pool.submit(self._upsert_chunk, chunk)))
+            while in_flight:
+                settle()
+        if leftovers:
+            stats.spooled += self.spool.append(leftovers)
         return stats
 
     def _upsert_chunk(self, chunk: list[Article]) -> UpsertStats:
@@ -285,7 +308,7 @@ class Store:
             stats = UpsertStats()
             for chunk in _chunks_by_bytes(pending, self.settings.engine.bulk_max_bytes):
                 try:
-                    stats += self._upsert_chunk(chunk)
+                    stats.add(self._upsert_chunk(chunk))
                 except (EngineUnavailable, EngineResponseError) as exc:
                     log.warning("spool replay stopped (%s); %s stays for the next run", exc, self.spool.path)
                     return stats
