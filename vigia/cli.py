@@ -8,11 +8,14 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import datetime
 from enum import Enum
+from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.table import Table
 
 from vigia.config import Settings, get_settings
 
@@ -128,3 +131,150 @@ def index_init(engine: EngineChoice | None = EngineOption) -> None:
     with user_errors():
         names = store.init_indices()
     console.print(f"ready: {', '.join(names)} on {store.client.kind} at {store.client.url} (analysis: {store.analysis_mode})")
+
+
+# -- crawling (crawler/) ----------------------------------------------------------------------
+SV_TIME = ZoneInfo("America/El_Salvador")
+sources_app = typer.Typer(help="The outlets of the source registry (crawler/sources.yaml).", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+
+
+@app.command("crawl")
+def crawl(
+    since: datetime | None = typer.Option(None, formats=["%Y-%m-%d"], help="Backfill from this day (El Salvador time)."),
+    until: datetime | None = typer.Option(None, formats=["%Y-%m-%d"], help="Backfill up to this day, inclusive."),
+    source: list[str] = typer.Option([], "--source", "-s", help="Only these registry ids (repeatable)."),
+    url: str | None = typer.Option(None, "--url", help="Fetch, extract, classify and index this one page."),
+    engine: EngineChoice | None = EngineOption,
+) -> None:
+    """Crawl the registry's outlets: new articles since the last run (default), a backfill
+    window (--since/--until, resumable), or one page (--url)."""
+    from crawler.registry import RegistryError
+    from crawler.run import run_crawl
+    from crawler.spiders.news import CrawlPlan
+
+    if url and (since or until or source):
+        fail("--url fetches one page; drop --since/--until/--source, or drop --url")
+    settings = settings_for(engine)
+    plan = CrawlPlan(
+        mode="url" if url else "backfill" if since or until else "incremental",
+        sources=tuple(source),
+        since=since.replace(tzinfo=SV_TIME) if since else None,
+        until=until.replace(hour=23, minute=59, second=59, tzinfo=SV_TIME) if until else None,
+        url=url,
+        revisit_hours=settings.crawl.revisit_hours,
+        max_listing_pages=settings.crawl.max_listing_pages,
+    )
+    try:
+        with user_errors():
+            result = run_crawl(settings, plan)
+    except (RegistryError, KeyError, ValueError) as exc:
+        fail(str(exc).strip("'\""))
+    table = Table(title=f"crawl {result.run_id} ({result.mode}, {result.close_reason}, {result.elapsed_s:.1f}s)")
+    for column in ("source", "requests", "new", "updated", "unchanged", "skipped", "no article", "errors"):
+        table.add_column(column, justify="left" if column in ("source", "errors") else "right")
+    for r in result.records:
+        errors = ", ".join(f"{k}={v}" for k, v in sorted(r["errors"].items())) or "-"
+        table.add_row(r["source"], *(str(r[k]) for k in ("requests", "new", "updated", "unchanged", "skipped", "no_article")), errors)
+    Console().print(table)
+    if result.close_reason != "finished":
+        console.print(f"the crawl stopped early ({result.close_reason}); run the same command again to resume")
+
+
+@sources_app.command("status")
+def sources_status(
+    engine: EngineChoice | None = EngineOption,
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list, one object per outlet."),
+) -> None:
+    """Per outlet: newest article, articles in the last 24 h / 7 days, crawl errors (24 h)."""
+    from crawler.records import status_report
+    from crawler.registry import RegistryError, load_registry
+
+    store = open_store(engine)
+    try:
+        with user_errors():
+            rows = status_report(store, load_registry())
+    except RegistryError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(title="sources")
+    for column in ("id", "name", "total", "24 h", "7 days", "last article", "last success", "errors 24 h"):
+        table.add_column(column, justify="right" if column in ("total", "24 h", "7 days", "errors 24 h") else "left")
+    for row in rows:
+        silent = row["articles_7d"] == 0
+        table.add_row(
+            row["id"],
+            row["name"],
+            str(row["articles_total"]),
+            str(row["articles_24h"]),
+            f"[red]{row['articles_7d']}[/]" if silent else str(row["articles_7d"]),
+            (row["last_article_at"] or "never")[:16],
+            (row["last_success_at"] or "never")[:16],
+            f"[red]{row['errors_24h']}[/]" if row["errors_24h"] else "0",
+        )
+    Console().print(table)
+
+
+def _parse_day(value: str | None, option: str):
+    """A YYYY-MM-DD day as the start of that day in El Salvador."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date: use YYYY-MM-DD, e.g. {option} 2024-03-27")
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo("America/El_Salvador"))
+
+
+@app.command("search")
+def search(
+    query: str = typer.Argument(None, help="Words to find in title and text (Elasticsearch simple query syntax)."),
+    violence_type: list[str] = typer.Option([], "--type", "-t", help="Violence type id (repeatable), e.g. homicide."),
+    actor: list[str] = typer.Option([], "--actor", "-a", help="Actor id (repeatable), e.g. ms13."),
+    department: list[str] = typer.Option([], "--department", "-d", help="Department (repeatable), e.g. 'San Salvador'."),
+    source: list[str] = typer.Option([], "--source", "-s", help="Outlet id (repeatable), e.g. elfaro."),
+    since: str = typer.Option(None, help="Published on or after this day (YYYY-MM-DD, El Salvador time)."),
+    until: str = typer.Option(None, help="Published before this day (YYYY-MM-DD)."),
+    limit: int = typer.Option(10, min=1, max=1000, help="How many articles to show."),
+    stories: bool = typer.Option(False, "--stories", help="One article per story (collapse wire copies)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
+    engine: EngineChoice | None = EngineOption,
+) -> None:
+    """Find indexed articles by what, who and where; newest first."""
+    from vigia.store import SearchFilters
+
+    filters = SearchFilters(
+        violence_type=violence_type, actor=actor, department=department, source=source,
+        since=_parse_day(since, "--since"), until=_parse_day(until, "--until"),
+    )  # fmt: skip
+    store = open_store(engine)
+    with user_errors():
+        page = store.search(query, filters, size=limit, collapse_stories=stories)
+    if as_json:
+        for hit in page.hits:
+            typer.echo(json.dumps({**hit.article.to_doc(), "highlight": hit.highlight}, ensure_ascii=False))
+        return
+    print_hits(page)
+
+
+def print_hits(page) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{page.total} articles", show_lines=True)
+    for column in ("published", "source", "title / match", "tags"):
+        table.add_column(column)
+    for hit in page.hits:
+        a = hit.article
+        snippet = " … ".join(hit.highlight.get("text", [])[:1]).replace("<mark>", "[bold]").replace("</mark>", "[/bold]")
+        table.add_row(
+            a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at else "?",
+            a.source,
+            f"{a.title}\n[dim]{snippet}[/dim]" if snippet else a.title,
+            ", ".join(a.violence_type + a.actor + a.department),
+        )
+    Console().print(table)

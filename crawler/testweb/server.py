@@ -6,6 +6,7 @@ responses, a robots.txt disallow, off-registry links, an endless pagination, cha
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -102,7 +103,7 @@ class TestWeb:
         query = parse_qs(parts.query)
         reply = self._route(host, path, query, scheme, if_modified_since)
         with self._lock:
-            self.requests.append(RequestRecord(time.time(), host, target, reply.status, if_modified_since is not None))
+            self.requests.append(RequestRecord(time.time(), host, unquote(target), reply.status, if_modified_since is not None))
         return reply
 
     def _route(self, host: str, path: str, query: dict[str, list[str]], scheme: str, ims: str | None) -> Reply:
@@ -285,10 +286,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         if reply.status != 304:
-            self.wfile.write(reply.body)
+            try:
+                self.wfile.write(reply.body)
+            except (BrokenPipeError, ConnectionResetError):  # the crawler dropped an oversized reply
+                pass
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the server logs through TestWeb.requests)
         pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A crawler that hangs up (an oversized reply it drops) is expected, not an error."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class TestWebServer:
@@ -299,8 +312,7 @@ class TestWebServer:
     def __init__(self, web: TestWeb | None = None, port: int = 0) -> None:
         self.web = web or TestWeb()
         handler = type("Handler", (_Handler,), {"web": self.web})
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="testweb", daemon=True)
 
     @property

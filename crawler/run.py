@@ -1,0 +1,250 @@
+"""Running a crawl: Scrapy settings from Vigía's settings, the run itself, crawl records.
+
+``run_crawl`` runs in this process (the Twisted reactor starts once per process, so once per
+process only: the CLI). ``run_crawl_subprocess`` runs it in a child process (tests, the demo,
+benchmarks) and returns the same result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from crawler.registry import Registry, load_registry
+from crawler.records import RunStats
+from crawler.spiders.news import CrawlPlan
+from vigia.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CrawlResult:
+    run_id: str
+    mode: str
+    close_reason: str
+    elapsed_s: float
+    records: list[dict[str, Any]]
+    stage_rates: dict[str, float] = field(default_factory=dict)
+    job_dir: str | None = None
+
+    def total(self, name: str) -> int:
+        return sum(r.get(name, 0) for r in self.records)
+
+    def errors(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for record in self.records:
+            for kind, n in record["errors"].items():
+                totals[kind] = totals.get(kind, 0) + n
+        return totals
+
+
+def job_dir_for(settings: Settings, plan: CrawlPlan) -> Path | None:
+    """Backfills keep Scrapy's job state here, so the same command resumes after an interruption."""
+    if plan.mode != "backfill":
+        return None
+    day = lambda d: d.date().isoformat() if d else "open"  # noqa: E731
+    sources = "-".join(plan.sources) or "all"
+    return settings.home / "crawl-jobs" / f"backfill-{sources}-{day(plan.since)}-{day(plan.until)}"
+
+
+def scrapy_settings(settings: Settings, registry: Registry, job_dir: Path | None, log_level: str = "INFO") -> dict[str, Any]:
+    crawl = settings.crawl
+    polite = crawl.polite
+    slots: dict[str, dict[str, Any]] = {}
+    for source in registry.sources:
+        override = source.politeness
+        if override.concurrency is None and override.delay_s is None:
+            continue
+        for host in {*source.domains, *(f"www.{d}" for d in source.domains)}:
+            slots[host] = {
+                "concurrency": override.concurrency or crawl.concurrent_per_domain,
+                "delay": (override.delay_s if override.delay_s is not None else crawl.download_delay_s) if polite else 0,
+            }
+    values: dict[str, Any] = {
+        "BOT_NAME": "vigia",
+        "USER_AGENT": crawl.user_agent.format(contact_url=crawl.contact_url),
+        "ROBOTSTXT_OBEY": True,
+        "CONCURRENT_REQUESTS": 16 if polite else 32,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_per_domain,
+        "DOWNLOAD_DELAY": crawl.download_delay_s if polite else 0,
+        "RANDOMIZE_DOWNLOAD_DELAY": polite,
+        "AUTOTHROTTLE_ENABLED": polite,
+        "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay_s, 1.0),
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
+        "DOWNLOAD_SLOTS": slots,
+        "DOWNLOAD_TIMEOUT": crawl.download_timeout_s,
+        "DOWNLOAD_MAXSIZE": crawl.max_response_bytes,
+        "DOWNLOAD_WARNSIZE": crawl.max_response_bytes // 2,
+        "RETRY_ENABLED": True,
+        "RETRY_TIMES": 2,
+        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
+        "RETRY_AFTER_MAX_S": crawl.max_retry_after_s,
+        "REDIRECT_MAX_TIMES": 5,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_LEVEL": log_level,
+        "DOWNLOADER_MIDDLEWARES": {
+            "crawler.middlewares.RetryAfterMiddleware": 560,
+            "crawler.middlewares.NonHtmlFilterMiddleware": 570,
+        },
+        "ITEM_PIPELINES": {"crawler.pipelines.BatchPipeline": 300},
+        "VIGIA_BATCH_SIZE": crawl.batch_size,
+    }
+    if crawl.testweb_url:
+        handler = "crawler.middlewares.TestWebDownloadHandler"
+        values["DOWNLOAD_HANDLERS"] = {"http": handler, "https": handler}
+        values["VIGIA_TESTWEB_URL"] = crawl.testweb_url
+    if job_dir is not None:
+        values["JOBDIR"] = str(job_dir)
+    return values
+
+
+def check_plan(plan: CrawlPlan, registry: Registry) -> None:
+    """Bad plans fail before anything starts, with the fix in the message."""
+    for source in plan.sources:
+        registry.get(source)  # KeyError names the known ids
+    if plan.mode == "url":
+        if not plan.url or not plan.url.startswith(("http://", "https://")):
+            raise ValueError(f"--url needs an http(s) URL, got {plan.url!r}")
+        if registry.source_for(plan.url) is None:
+            raise ValueError(f"{plan.url} is not on any registry outlet's domains; add the outlet to crawler/sources.yaml first")
+    if plan.since and plan.until and plan.since > plan.until:
+        raise ValueError(f"--since {plan.since.date()} is after --until {plan.until.date()}")
+
+
+def run_crawl(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, log_level: str = "INFO") -> CrawlResult:
+    """Crawl in this process (starts the Twisted reactor: once per process)."""
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+
+    from classifiers.base import load_tagger
+    from crawler.spiders.news import NewsSpider
+    from vigia.pipeline import ArticlePipeline
+    from vigia.store import Store
+
+    registry = load_registry()
+    check_plan(plan, registry)
+    store = Store.from_settings(settings)
+    store.init_indices()
+    stats = RunStats(mode=plan.mode)
+    pipeline = None if fetch_only else ArticlePipeline(store, registry, load_tagger(settings))
+    job_dir = job_dir_for(settings, plan)
+    process = CrawlerProcess(scrapy_settings(settings, registry, job_dir, log_level))
+    crawler = process.create_crawler(NewsSpider)
+    closed: dict[str, str] = {}
+
+    def count_request(request: Any, **_: Any) -> None:
+        stats.count(request.meta.get("source", "unknown"), "requests")
+
+    def spider_closed(reason: str, **_: Any) -> None:
+        closed["reason"] = reason
+
+    # Scrapy holds signal receivers weakly: these locals live until the crawl ends.
+    crawler.signals.connect(count_request, signal=signals.request_reached_downloader)
+    crawler.signals.connect(spider_closed, signal=signals.spider_closed)
+    lookup = (lambda urls: {}) if plan.mode == "url" else store.get_articles
+    started = time.perf_counter()
+    process.crawl(crawler, plan=plan, registry=registry, lookup=lookup, stats=stats, article_pipeline=pipeline)
+    process.start()
+    elapsed = time.perf_counter() - started
+    records = stats.records(registry)
+    if records:
+        store.index_records("crawls", records)
+    store.refresh("articles")
+    store.refresh("crawls")
+    reason = closed.get("reason", "unknown")
+    if job_dir is not None and reason == "finished":
+        shutil.rmtree(job_dir, ignore_errors=True)  # done: the next backfill starts afresh
+    return CrawlResult(
+        run_id=stats.run_id,
+        mode=plan.mode,
+        close_reason=reason,
+        elapsed_s=elapsed,
+        records=records,
+        stage_rates=pipeline.times.rates() if pipeline else {},
+        job_dir=str(job_dir) if job_dir else None,
+    )
+
+
+# -- child process -----------------------------------------------------------------------
+def _plan_to_json(plan: CrawlPlan) -> dict[str, Any]:
+    data = asdict(plan)
+    for key in ("since", "until"):
+        data[key] = data[key].isoformat() if data[key] else None
+    data["sources"] = list(plan.sources)
+    return data
+
+
+def _plan_from_json(data: dict[str, Any]) -> CrawlPlan:
+    for key in ("since", "until"):
+        data[key] = datetime.fromisoformat(data[key]) if data[key] else None
+    data["sources"] = tuple(data["sources"])
+    return CrawlPlan(**data)
+
+
+def _settings_file(settings: Settings, directory: Path) -> Path:
+    """The settings as a config file for the child (secrets included: the file is private)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        return str(value)
+
+    path = directory / "settings.json"
+    path.write_text(json.dumps(settings.model_dump(), default=plain))
+    path.chmod(0o600)
+    return path
+
+
+def start_crawl_subprocess(settings: Settings, plan: CrawlPlan, workdir: Path, fetch_only: bool = False) -> subprocess.Popen[bytes]:
+    """Start a crawl in a child process; its result lands in ``workdir/result.json``, its log in
+    ``workdir/crawl.log``. Used directly by tests that interrupt a crawl."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIA_")}
+    env["VIGIA_CONFIG"] = str(_settings_file(settings, workdir))
+    (workdir / "plan.json").write_text(json.dumps(_plan_to_json(plan)))
+    command = [sys.executable, "-m", "crawler.run", str(workdir)] + (["--fetch-only"] if fetch_only else [])
+    log_file = (workdir / "crawl.log").open("wb")
+    return subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+
+
+def run_crawl_subprocess(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, timeout_s: float = 600) -> tuple[CrawlResult, str]:
+    """Crawl in a child process; returns the result and the crawl's log text."""
+    with tempfile.TemporaryDirectory(prefix="vigia-crawl-") as tmp:
+        workdir = Path(tmp)
+        child = start_crawl_subprocess(settings, plan, workdir, fetch_only)
+        child.wait(timeout=timeout_s)
+        log_text = (workdir / "crawl.log").read_text(errors="replace")
+        result_file = workdir / "result.json"
+        if child.returncode != 0 or not result_file.exists():
+            raise RuntimeError(f"crawl subprocess failed (exit {child.returncode}):\n{log_text[-4000:]}")
+        return CrawlResult(**json.loads(result_file.read_text())), log_text
+
+
+def main(argv: list[str]) -> int:
+    workdir = Path(argv[0])
+    from vigia.config import get_settings
+
+    plan = _plan_from_json(json.loads((workdir / "plan.json").read_text()))
+    result = run_crawl(get_settings(), plan, fetch_only="--fetch-only" in argv)
+    (workdir / "result.json").write_text(json.dumps(asdict(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
+
+
+
