@@ -37,14 +37,24 @@ def make_settings(kind: EngineKind, prefix: str | None = None, home: Path = TEST
 
 
 @pytest.fixture(scope="session")
-def running_engines() -> dict[EngineKind, Settings]:
-    """Start (or reuse) one server per engine for the whole session."""
-    started = {}
+def running_engines() -> Iterator[dict[EngineKind, Settings]]:
+    """Start (or reuse) one server per engine for the whole session.
+
+    With VIGIA_TEST_STOP_ENGINES=1 (``make test``) the engines this session started are
+    stopped at the end; otherwise they keep running for the next run.
+    """
+    engines, started = {}, []
     for kind in ENGINES:
         settings = make_settings(kind, prefix="unused")
-        local_engine(settings).start()
-        started[kind] = settings
-    return started
+        engine = local_engine(settings)
+        if not engine.status().running:
+            started.append(engine)
+        engine.start()
+        engines[kind] = settings
+    yield engines
+    if os.environ.get("VIGIA_TEST_STOP_ENGINES") == "1":
+        for engine in started:
+            engine.stop()
 
 
 @pytest.fixture(params=ENGINES)

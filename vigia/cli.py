@@ -263,18 +263,23 @@ def search(
 
 
 def print_hits(page) -> None:
+    from zoneinfo import ZoneInfo
+
+    from rich.markup import escape
     from rich.table import Table
 
+    local = ZoneInfo("America/El_Salvador")
     table = Table(title=f"{page.total} articles", show_lines=True)
     for column in ("published", "source", "title / match", "tags"):
         table.add_column(column)
     for hit in page.hits:
         a = hit.article
-        snippet = " … ".join(hit.highlight.get("text", [])[:1]).replace("<mark>", "[bold]").replace("</mark>", "[/bold]")
+        # Crawled text is hostile input: escape it before it meets rich's markup.
+        snippet = escape(" … ".join(hit.highlight.get("text", [])[:1])).replace("<mark>", "[bold]").replace("</mark>", "[/bold]")
         table.add_row(
-            a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at else "?",
-            a.source,
-            f"{a.title}\n[dim]{snippet}[/dim]" if snippet else a.title,
-            ", ".join(a.violence_type + a.actor + a.department),
+            a.published_at.astimezone(local).strftime("%Y-%m-%d %H:%M") if a.published_at else "?",
+            escape(a.source),
+            f"{escape(a.title)}\n[dim]{snippet}[/dim]" if snippet else escape(a.title),
+            escape(", ".join(a.violence_type + a.actor + a.department)),
         )
     Console().print(table)

@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make demo` (the whole job end to end) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: install system-deps demo test bench clean
+
+install: $(STAMP)
+
+# System tools the engines need (Java 17+, Maven); installed with apt when missing (needs root).
+system-deps:
+	@command -v java >/dev/null && command -v mvn >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless maven)
+
+$(STAMP): pyproject.toml | system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+demo: install
+	$(BIN)/vigia demo
+
+# Starts both engines, runs the whole suite against both, then stops them. pytest's exit
+# code 5 (no tests collected) means a broken checkout: it fails with a message.
+test: install
+	@VIGIA_TEST_STOP_ENGINES=1 $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; the suite is missing or broken" >&2; fi; \
+	  exit $$status
+
+bench: install
+	$(BIN)/python benchmarks/bulk_indexing.py
+
+clean:
+	rm -rf $(VENV) .vigia-test .vigia-bench
