@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .base import Tags
-from .places import find_places
+from .places import event_departments, find_places
 
 if TYPE_CHECKING:
     from vigia.config import Settings
@@ -55,7 +55,7 @@ def tags_from_scores(
                 scores={k: round(float(v), 4) for k, v in scores.items()})
     if tags.violence_type and in_sv:
         places = find_places(f"{title}\n{text}")
-        tags.department, tags.municipality = places.departments, places.municipalities
+        tags.department, tags.municipality = event_departments(places), places.municipalities
     return tags
 
 
@@ -67,9 +67,15 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int
 
 
 class OnnxTagger:
-    """The trained classifier (int8 ONNX), batched by length, per-label calibrated thresholds."""
+    """The trained classifier (int8 ONNX), batched by length, per-label calibrated thresholds.
 
-    def __init__(self, model_dir: Path, settings: Settings | None = None, model_file: str = "model.onnx") -> None:
+    ``window``: ``head`` reads the headline and the body up to the window; ``chunks`` reads up to
+    ``max_chunks`` consecutive windows and keeps each label's highest probability. ``vigia train``
+    measures both on dev and records the better one in ``meta.json``.
+    """
+
+    def __init__(self, model_dir: Path, settings: Settings | None = None, model_file: str = "model.onnx",
+                 window: str | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -77,29 +83,49 @@ class OnnxTagger:
         self.name = f"{self.meta['name']}@{model_dir.name[:12]}"
         threads = settings.classifier.threads if settings else 2
         self.batch_size = settings.classifier.batch_size if settings else 16
+        self.window = window or self.meta.get("window", "head")
+        if self.window not in ("head", "chunks"):
+            raise ValueError(f"unknown window strategy {self.window!r}: use 'head' or 'chunks'")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(model_dir / model_file), options, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self.tokenizer.enable_truncation(int(self.meta["max_length"]))
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+        self.max_length = int(self.meta["max_length"])
+        self.max_chunks = int(self.meta.get("max_chunks", 1)) if self.window == "chunks" else 1
         self.labels: list[str] = self.meta["labels"]
         self.thresholds: dict[str, float] = self.meta["thresholds"]
         self.fields: dict[str, list[str]] = self.meta["fields"]
 
+    def _windows(self, ids: list[int]) -> list[list[int]]:
+        """The token windows of one document: ``<s> piece </s>``, at most ``max_chunks``."""
+        bos, content, eos = ids[0], ids[1:-1], ids[-1]
+        size = self.max_length - 2
+        pieces = [content[i : i + size] for i in range(0, max(len(content), 1), size)][: self.max_chunks]
+        return [[bos, *piece, eos] for piece in pieces]
+
     def probabilities(self, docs: Sequence[tuple[str, str]]) -> np.ndarray:
         """Label probabilities, one row per doc, columns in ``self.labels`` order."""
         encodings = self.tokenizer.encode_batch([model_input(t, x) for t, x in docs])
-        out = np.zeros((len(docs), len(self.labels)), dtype=np.float32)
-        for batch in length_batches([len(e.ids) for e in encodings], self.batch_size):
-            width = max(len(encodings[i].ids) for i in batch)
+        windows, owner = [], []
+        for doc, encoding in enumerate(encodings):
+            for window in self._windows(encoding.ids):
+                windows.append(window)
+                owner.append(doc)
+        window_probs = np.zeros((len(windows), len(self.labels)), dtype=np.float32)
+        for batch in length_batches([len(w) for w in windows], self.batch_size):
+            width = max(len(windows[i]) for i in batch)
             ids = np.ones((len(batch), width), dtype=np.int64)  # 1 = XLM-R <pad>
             mask = np.zeros((len(batch), width), dtype=np.int64)
             for row, i in enumerate(batch):
-                n = len(encodings[i].ids)
-                ids[row, :n], mask[row, :n] = encodings[i].ids, 1
+                n = len(windows[i])
+                ids[row, :n], mask[row, :n] = windows[i], 1
             (logits,) = self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask})
-            out[batch] = 1.0 / (1.0 + np.exp(-logits))
+            window_probs[batch] = 1.0 / (1.0 + np.exp(-logits))
+        out = np.zeros((len(docs), len(self.labels)), dtype=np.float32)
+        np.maximum.at(out, np.asarray(owner, dtype=np.int64), window_probs)
         return out
 
     def tag(self, docs: Sequence[tuple[str, str]]) -> list[Tags]:

