@@ -40,9 +40,9 @@ def body_paragraphs(
     """Paragraphs of the article body, boilerplate removed; [] when the page has none."""
     region = _hinted_region(tree, body_xpath) if body_xpath else None
     source = region if region is not None else tree
-    paragraphs = _trafilatura_paragraphs(source, url, favor_precision=True)
+    paragraphs = _trafilatura_paragraphs(source, url, favor_precision=True, fast=True)
     if _words(paragraphs) < _RETRY_BELOW_WORDS:
-        recall = _trafilatura_paragraphs(source, url, favor_precision=False)
+        recall = _trafilatura_paragraphs(source, url, favor_precision=False, fast=False)
         if _words(recall) > _words(paragraphs):
             paragraphs = recall
     if paragraphs and region is None:
@@ -52,14 +52,16 @@ def body_paragraphs(
 
 
 def _trafilatura_paragraphs(
-    source: HtmlElement, url: str, *, favor_precision: bool
+    source: HtmlElement, url: str, *, favor_precision: bool, fast: bool
 ) -> list[str]:
+    """trafilatura's body; `fast` skips its comparison with readability and jusText."""
     doc = trafilatura.bare_extraction(
         source,
         url=url,
         with_metadata=False,
         include_comments=False,
         favor_precision=favor_precision,
+        fast=fast,
     )
     text = doc.text if doc is not None and doc.text else ""
     return _lines(text)

@@ -47,13 +47,11 @@ _BINARY_MAGIC = {
     b"\x00\x00\x01\x00": "an icon",
 }
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
-_MAX_CONTROL_SHARE = (
-    0.02  # more control characters than this in the text: not an HTML page
-)
+# More control characters than this share of the text: not an HTML page.
+_MAX_CONTROL_SHARE = 0.02
 _MIN_LANGID_WORDS = 8
-_LANGID_CHARS = (
-    1500  # plenty to tell languages apart; langid's cost grows with the text
-)
+# Plenty to tell languages apart; langid's cost grows with the length of the text.
+_LANGID_CHARS = 600
 
 
 @dataclass
