@@ -283,3 +283,8 @@ def print_hits(page) -> None:
             escape(", ".join(a.violence_type + a.actor + a.department)),
         )
     Console().print(table)
+
+
+from classifiers.commands import register as _register_classifier_commands  # noqa: E402
+
+_register_classifier_commands(app)
