@@ -70,7 +70,7 @@ def parse_feed(body: bytes, base_url: str) -> list[Link]:
             Link(
                 url=urljoin(base_url, url),
                 published=_struct_time(entry.get("published_parsed")),
-                modified=_struct_time(entry.get("updated_parsed")),
+                modified=_struct_time(entry["updated_parsed"] if "updated_parsed" in entry.keys() else None),
                 title=entry.get("title") or None,
                 keywords=tuple(t["term"] for t in entry.get("tags", []) if t.get("term")),
             )

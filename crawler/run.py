@@ -147,7 +147,9 @@ def run_crawl(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, log
     closed: dict[str, str] = {}
 
     def count_request(request: Any, **_: Any) -> None:
-        stats.count(request.meta.get("source", "unknown"), "requests")
+        source = request.meta.get("source") or getattr(registry.source_for(request.url), "id", None)
+        if source:  # robots.txt requests carry no meta: they count for the host's outlet
+            stats.count(source, "requests")
 
     def spider_closed(reason: str, **_: Any) -> None:
         closed["reason"] = reason

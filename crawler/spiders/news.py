@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
 
 import scrapy
+from w3lib.url import safe_url_string
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -172,9 +173,11 @@ class NewsSpider(scrapy.Spider):
 
     # -- articles ------------------------------------------------------------------------
     def _articles(self, source: Source, links: Iterable[Link]) -> Iterator[scrapy.Request]:
-        """Requests for the links that are new (or young enough to revisit); returns how many were new."""
+        """Requests for the links that are new (or young enough to revisit); returns how many
+        links were not in the index (listings and the WordPress API page on while all are new)."""
         candidates: dict[str, Link] = {}
         for link in links:
+            link = replace(link, url=safe_url_string(link.url))  # the form requested and stored
             if source.article_match(link.url) is None:
                 if not self.registry.source_for(link.url):
                     self.run_stats.count(source.id, "offsite_links")
@@ -186,13 +189,13 @@ class NewsSpider(scrapy.Spider):
         known = self.lookup(list(candidates)) if candidates else {}
         fresh = 0
         for url, link in candidates.items():
+            article = known.get(url)
+            fresh += article is None
             key = doc_id(url)
-            if key in self._scheduled:
+            if key in self._scheduled:  # another discovery document listed it in this run
                 continue
             self._scheduled.add(key)
-            article = known.get(url)
             if article is None:
-                fresh += 1
                 yield self._article_request(source, link, revisit=None)
             elif self._young(article, link):
                 yield self._article_request(source, link, revisit=article)

@@ -15,6 +15,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from w3lib.url import safe_url_string
+
 from crawler.discovery import parse_date
 from crawler.testweb import documents
 from crawler.testweb.fixtures import Fixtures, FixtureArticle, Outlet
@@ -90,7 +92,8 @@ class TestWeb:
 
     @property
     def article_urls(self) -> list[str]:
-        return list(self._articles) + list(self._real)
+        """Every article URL, percent-encoded as a crawler requests it."""
+        return [safe_url_string(url) for url in [*self._articles, *self._real]]
 
     def newest(self, source: str) -> FixtureArticle:
         return max(self.fixtures.outlets[source].articles, key=lambda a: a.published)
@@ -103,7 +106,7 @@ class TestWeb:
         query = parse_qs(parts.query)
         reply = self._route(host, path, query, scheme, if_modified_since)
         with self._lock:
-            self.requests.append(RequestRecord(time.time(), host, unquote(target), reply.status, if_modified_since is not None))
+            self.requests.append(RequestRecord(time.time(), host, target, reply.status, if_modified_since is not None))
         return reply
 
     def _route(self, host: str, path: str, query: dict[str, list[str]], scheme: str, ims: str | None) -> Reply:
@@ -187,7 +190,9 @@ class TestWeb:
         def page_url(n: int) -> str:
             return f"{outlet.base}{base}page/{n}/" if wordpress else f"{outlet.base}{base}?page={n}"
 
-        links = [_ListingLink(i.url, getattr(i, "title", "Nota"), getattr(i, "lead", ""), getattr(i, "published", None)) for i in items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
+        # Past the end, the trap keeps serving pages that cycle through the articles again.
+        shown = [items[i % len(items)] for i in range((page - 1) * PAGE_SIZE, min(page * PAGE_SIZE, len(items)) if not endless else page * PAGE_SIZE)]
+        links = [_ListingLink(i.url, getattr(i, "title", "Nota"), getattr(i, "lead", ""), getattr(i, "published", None)) for i in shown]
         prev_url = page_url(page - 1) if page > 1 else None
         next_url = page_url(page + 1) if page < pages or endless else None
         return Reply(200, documents.listing(outlet, outlet.source.name, links, page, prev_url, next_url))

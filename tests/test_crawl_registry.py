@@ -1,0 +1,120 @@
+"""The registry, the discovery parsers and the spider's callbacks, without a search engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from scrapy.http import HtmlResponse, Request, XmlResponse
+
+from crawler.discovery import parse_feed, parse_listing, parse_sitemap, parse_wp_posts
+from crawler.middlewares import retry_after_seconds
+from crawler.records import RunStats
+from crawler.registry import RegistryError, load_registry
+from crawler.spiders.news import CrawlPlan, FetchedPage, NewsSpider
+from crawler.testweb import documents
+from crawler.testweb.fixtures import Fixtures
+from crawler.testweb.server import TestWeb
+
+IDS = [
+    "elfaro", "laprensagrafica", "elsalvador_com", "diarioelmundo", "diarioelsalvador", "diariocolatino",
+    "revistafactum", "gatoencerrado", "lapagina", "elsalvadortimes", "contrapunto", "focos", "alharaca",
+    "insightcrime", "pnc", "fgr",
+]
+
+
+@pytest.fixture(scope="module")
+def fixtures() -> Fixtures:
+    return Fixtures()
+
+
+def test_registry_lists_every_outlet_with_discovery_and_patterns() -> None:
+    registry = load_registry()
+    assert registry.ids == IDS
+    for source in registry.sources:
+        assert source.owns(source.homepage)
+        assert {d.status for d in source.discovery} <= {"verified", "assumed"}
+
+
+def test_registry_errors_name_the_entry_and_the_problem(tmp_path: Path) -> None:
+    data = yaml.safe_load(Path("crawler/sources.yaml").read_text())
+    data["sources"][2]["article"]["allow"] = ["(unclosed"]
+    broken = tmp_path / "sources.yaml"
+    broken.write_text(yaml.safe_dump(data))
+    with pytest.raises(RegistryError, match=r"source 'elsalvador_com'.*not a valid regular expression"):
+        load_registry(broken)
+    data["sources"][2]["article"]["allow"] = [".*"]
+    data["sources"][3]["discovery"][0]["url"] = "https://elsewhere.example/feed"
+    broken.write_text(yaml.safe_dump(data))
+    with pytest.raises(RegistryError, match="elsewhere.example/feed is not on the source's domains"):
+        load_registry(broken)
+
+
+def test_every_test_web_article_url_matches_its_source_patterns(fixtures: Fixtures) -> None:
+    assert fixtures.articles, "the test web has no content"
+    for article in fixtures.articles + fixtures.real_pages:
+        source = fixtures.registry.get(article.source)
+        assert source.article_match(article.url), f"{article.url} does not match {source.id}'s allow patterns"
+
+
+def test_real_publisher_pages_are_served_from_shared_when_present(fixtures: Fixtures) -> None:
+    if not fixtures.shared_html.is_dir():
+        pytest.skip(f"{fixtures.shared_html} is absent")
+    assert {p.source for p in fixtures.real_pages} == {"elfaro", "laprensagrafica"}
+
+
+def test_google_news_sitemap_keeps_date_title_and_keywords(fixtures: Fixtures) -> None:
+    outlet = fixtures.outlets["laprensagrafica"]
+    parsed = parse_sitemap(documents.sitemap(outlet, outlet.articles, [], news=True))
+    newest = max(outlet.articles, key=lambda a: a.published)
+    link = next(link for link in parsed.links if link.url == newest.url)
+    assert link.published == newest.published
+    assert link.title == newest.title
+    assert list(link.keywords) == newest.tags
+
+
+def test_sitemap_index_feed_and_wordpress_api(fixtures: Fixtures) -> None:
+    outlet = fixtures.outlets["elsalvador_com"]
+    index = parse_sitemap(documents.sitemap_index(outlet, outlet.base + "/sitemap-posts-{month}.xml"))
+    assert not index.links and {c.url.rsplit("-", 2)[-2] for c in index.children} == {"2026"}
+    feed = parse_feed(documents.feed(outlet, []), outlet.base + "/feed/")
+    assert {link.url for link in feed} == {a.url for a in outlet.articles}
+    assert all(link.published and link.published.tzinfo for link in feed)
+    posts = parse_wp_posts(documents.wp_posts(outlet.articles))
+    assert [p.published for p in posts] == [a.published for a in outlet.articles]
+
+
+def test_listing_finds_articles_and_the_next_page(fixtures: Fixtures) -> None:
+    web = TestWeb(fixtures)
+    reply = web.handle("www.diariocolatino.com", "/category/nacionales/", "https", None)
+    source = fixtures.registry.get("diariocolatino")
+    links, next_url = parse_listing(reply.body, "https://www.diariocolatino.com/category/nacionales/", lambda u: source.article_match(u) is not None)
+    assert len(links) == 2 and next_url == "https://www.diariocolatino.com/category/nacionales/page/2/"
+
+
+def test_retry_after_accepts_seconds_and_http_dates() -> None:
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    assert retry_after_seconds("7") == 7
+    assert retry_after_seconds("Sat, 28 Nov 2026 12:00:30 GMT", now) == 30
+    assert retry_after_seconds("soon") is None
+
+
+def test_news_sitemap_fields_reach_the_fetched_item(fixtures: Fixtures) -> None:
+    """The spider carries the Google News date/title/keywords from the sitemap to the item."""
+    registry = fixtures.registry
+    spider = NewsSpider(CrawlPlan(), registry, lookup=lambda urls: {}, stats=RunStats(mode="incremental"), article_pipeline=None)
+    web = TestWeb(fixtures)
+    sitemap_url = "https://www.laprensagrafica.com/sitemap-news.xml"
+    meta = {"source": "laprensagrafica", "discovery": "news_sitemap", "page": 1, "discovery_url": sitemap_url}
+    body = web.handle("www.laprensagrafica.com", "/sitemap-news.xml", "https", None).body
+    requests = list(spider.parse_sitemap(XmlResponse(sitemap_url, body=body, request=Request(sitemap_url, meta=meta))))
+    article = fixtures.outlets["laprensagrafica"].articles[0]
+    request = next(r for r in requests if r.url == article.url)
+    page_body = web.handle("www.laprensagrafica.com", article.path, "https", None).body
+    items = list(spider.parse_article(HtmlResponse(article.url, body=page_body, request=request)))
+    assert len(items) == 1 and isinstance(items[0], FetchedPage)
+    link = items[0].link
+    assert (link.published, link.title, list(link.keywords)) == (article.published, article.title, article.tags)
+    assert items[0].section == article.section
