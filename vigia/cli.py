@@ -231,6 +231,34 @@ def _parse_day(value: str | None, option: str):
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo("America/El_Salvador"))
 
 
+@app.command("extract")
+def extract_pages(
+    inputs: list[str] = typer.Argument(..., help="Pages: .html or .html.gz files, or http(s) URLs."),
+    url: str = typer.Option("", "--url", help="The address of the page in a single FILE (for dates and links)."),
+    jsonl: bool = typer.Option(False, "--jsonl", help="One JSON line per input, even for a single input."),
+) -> None:
+    """Print the extracted article of each page as JSON (one line per input when several).
+    A page that fails prints {"input", "error"}; the exit code is 1 if any failed."""
+    from vigia.extract import NoArticle, extract, extraction_record
+    from vigia.pages import PageError, load_page
+
+    if url and len(inputs) > 1:
+        fail("--url names the address of one page: give a single FILE with it")
+    settings = load_settings()
+    failed = 0
+    for ref in inputs:
+        try:
+            page = load_page(ref, settings, url)
+            record = {"input": ref, **extraction_record(extract(page.html, page.url))}
+        except (PageError, NoArticle) as exc:
+            failed += 1
+            console.print(f"[bold red]error:[/] {ref}: {exc}" if isinstance(exc, NoArticle) else f"[bold red]error:[/] {exc}", highlight=False)
+            record = {"input": ref, "error": str(exc)}
+        print(json.dumps(record, ensure_ascii=False, indent=None if jsonl or len(inputs) > 1 else 2), flush=True)
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command("search")
 def search(
     query: str = typer.Argument(None, help="Words to find in title and text (Elasticsearch simple query syntax)."),

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from htmldate import find_date
@@ -49,6 +50,10 @@ _BINARY_MAGIC = {
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
 # More control characters than this share of the text: not an HTML page.
 _MAX_CONTROL_SHARE = 0.02
+_RECORD_FIELDS = (
+    "url", "canonical_url", "title", "lead", "text", "authors", "published_at", "modified_at",
+    "date_source", "language", "section", "tags", "image", "word_count",
+)  # fmt: skip
 _MIN_LANGID_WORDS = 8
 # Plenty to tell languages apart; langid's cost grows with the length of the text.
 _LANGID_CHARS = 600
@@ -91,6 +96,12 @@ def extract(html: str | bytes, url: str, hints: ExtractHints | None = None) -> A
         raise NoArticle(
             f"the page could not be processed ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+def extraction_record(article: Article) -> dict[str, Any]:
+    """The extracted fields as JSON values (datetimes in ISO 8601): what `vigia extract` prints."""
+    doc = article.to_doc()
+    return {name: doc[name] or None if name == "url" else doc[name] for name in _RECORD_FIELDS}
 
 
 def parse_page(html: str | bytes) -> HtmlElement:
