@@ -313,6 +313,30 @@ def print_hits(page) -> None:
     Console().print(table)
 
 
+@app.command("demo")
+def demo(engine: EngineChoice | None = EngineOption) -> None:
+    """Run the whole job here, offline: start the engine, crawl the local test web of every
+    outlet, extract, classify, index, then print a summary and a sample search."""
+    from vigia.demo import DEMO_PREFIX, SAMPLE_QUERY, run_demo
+
+    settings = settings_for(engine)
+    console.print(f"starting {settings.engine.kind} (the first run downloads it from Maven Central) …")
+    with user_errors():
+        result = run_demo(settings)
+    crawl = result.crawl
+    console.print(
+        f"{result.engine.kind} at {result.engine.url} (logs: {result.engine.log_file})\n"
+        f"crawled the test web in {crawl.elapsed_s:.1f}s: {crawl.total('requests')} requests, "
+        f"{crawl.total('new')} new, {crawl.total('updated')} updated, {crawl.total('no_article')} pages without article, "
+        f"errors {crawl.errors() or 'none'}\n"
+        f"{result.indexed} articles indexed in {DEMO_PREFIX}-articles; by violence type: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(result.by_type.items(), key=lambda kv: -kv[1])) or "none")
+    )
+    console.print(f"\nsample search: [bold]{SAMPLE_QUERY}[/] with --type arrest")
+    print_hits(result.sample)
+    console.print(f"more: VIGIA_INDEX__PREFIX={DEMO_PREFIX} vigia search 'homicidio' --type homicide --since 2026-11-01")
+
+
 from classifiers.commands import register as _register_classifier_commands  # noqa: E402
 
 _register_classifier_commands(app)

@@ -70,8 +70,7 @@ def _instance_dir(settings: Settings, kind: EngineKind) -> Path:
     """Per-home engine directory (data, config, logs, pid)."""
     if kind == "elasticsearch" and _as_root():
         # The service user cannot enter /root; keep one directory per home under /var/lib.
-        key = hashlib.sha1(str(settings.home.resolve()).encode()).hexdigest()[:10]
-        return ROOT_SERVICE_DIR / "instances" / f"{key}-{kind}"
+        return ROOT_SERVICE_DIR / "instances" / f"{_cluster_name(settings)}-{kind}"
     return settings.home / "engines" / kind
 
 
@@ -81,6 +80,11 @@ def _state_file(settings: Settings, kind: EngineKind) -> Path:
 
 def credentials_file(settings: Settings) -> Path:
     return settings.home / "engines" / "elasticsearch.credentials.json"
+
+
+def _cluster_name(settings: Settings) -> str:
+    """One cluster per home: local nodes with the same name on one machine would join up."""
+    return "vigia-" + hashlib.sha1(str(settings.home.resolve()).encode()).hexdigest()[:10]
 
 
 def local_url(settings: Settings, kind: EngineKind) -> str:
@@ -309,6 +313,7 @@ class ElasticsearchEngine(LocalEngine):
             template.format(
                 http_port=self.port,
                 transport_port=f"{self.port + 100}-{self.port + 199}",
+                cluster_name=_cluster_name(self.settings),
                 data_dir=self.dir / "data",
                 logs_dir=self.dir / "logs",
             )
@@ -386,7 +391,7 @@ class OpenSearchEngine(LocalEngine):
             str(java), f"-Xms{heap}", f"-Xmx{heap}", "-cp", self._classpath(),
             "org.codelibs.opensearch.runner.OpenSearchRunner",
             "-basePath", str(self.dir / "data"), "-numOfNode", "1",
-            "-baseHttpPort", str(self.port - 1), "-clusterName", "vigia",
+            "-baseHttpPort", str(self.port - 1), "-clusterName", _cluster_name(self.settings),
         ]  # fmt: skip
         return subprocess.Popen(
             cmd,

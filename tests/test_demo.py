@@ -1,0 +1,21 @@
+"""`vigia demo`'s path end to end: engine, test web, real Scrapy crawl, extraction, tagging, index."""
+
+from __future__ import annotations
+
+from vigia.config import Settings
+from vigia.demo import DEMO_PREFIX, run_demo
+from vigia.store import Store
+
+
+def test_demo_indexes_the_test_web_and_finds_arrests(settings: Settings) -> None:
+    settings = settings.model_copy(update={"index": settings.index.model_copy(update={"prefix": DEMO_PREFIX})})
+    store = Store(settings)
+    store.client.request("DELETE", f"/{DEMO_PREFIX}-*")
+    result = run_demo(settings)
+    assert result.engine.running and result.engine.health in ("green", "yellow")
+    assert result.crawl.close_reason == "finished" and not result.crawl.errors()
+    assert result.indexed == result.crawl.total("new") > 90
+    assert result.by_type.get("arrest", 0) > 0
+    assert result.sample.total > 0
+    assert all("arrest" in hit.article.violence_type for hit in result.sample.hits)
+    assert store.count() == result.indexed
