@@ -12,44 +12,72 @@ from vigia.dedupe import StoryClusterer
 from vigia.models import Article
 
 WIRE_STORY = [
-    "Agentes de la Policía Nacional Civil capturaron este martes a tres hombres señalados de "
-    "extorsionar a comerciantes del mercado municipal de Ciudad Delgado, informó la corporación "
-    "policial en un comunicado difundido al mediodía.",
-    "Según la información oficial, los detenidos exigían cuotas semanales de entre veinte y "
-    "cincuenta dólares a los vendedores de verduras y a los dueños de dos comedores ubicados "
-    "frente a la terminal de buses de la ruta 38.",
-    "Durante los registros, los agentes decomisaron cuatro teléfonos celulares, una libreta con "
-    "anotaciones de pagos y una suma de dinero en efectivo que aún no ha sido cuantificada, "
-    "detalló el jefe de la delegación policial de la zona norte.",
-    "Los capturados serán remitidos en las próximas horas al Juzgado de Paz de Ciudad Delgado, "
-    "donde la Fiscalía General de la República presentará el requerimiento por el delito de "
-    "extorsión agravada en perjuicio de al menos once víctimas.",
-    "Las autoridades pidieron a otros comerciantes afectados que denuncien de forma anónima a "
-    "través del número de emergencias, y aseguraron que los patrullajes en el mercado se "
-    "mantendrán durante las próximas semanas.",
+    (
+        "Agentes de la Policía Nacional Civil capturaron este martes a tres hombres señalados de "
+        "extorsionar a comerciantes del mercado municipal de Ciudad Delgado, informó la corporación "
+        "policial en un comunicado difundido al mediodía."
+    ),
+    (
+        "Según la información oficial, los detenidos exigían cuotas semanales de entre veinte y "
+        "cincuenta dólares a los vendedores de verduras y a los dueños de dos comedores ubicados "
+        "frente a la terminal de buses de la ruta 38."
+    ),
+    (
+        "Durante los registros, los agentes decomisaron cuatro teléfonos celulares, una libreta con "
+        "anotaciones de pagos y una suma de dinero en efectivo que aún no ha sido cuantificada, "
+        "detalló el jefe de la delegación policial de la zona norte."
+    ),
+    (
+        "Los capturados serán remitidos en las próximas horas al Juzgado de Paz de Ciudad Delgado, "
+        "donde la Fiscalía General de la República presentará el requerimiento por el delito de "
+        "extorsión agravada en perjuicio de al menos once víctimas."
+    ),
+    (
+        "Las autoridades pidieron a otros comerciantes afectados que denuncien de forma anónima a "
+        "través del número de emergencias, y aseguraron que los patrullajes en el mercado se "
+        "mantendrán durante las próximas semanas."
+    ),
 ]
 
 SAME_TOPIC_OTHER_STORY = [
-    "La Fiscalía General de la República acusó formalmente a una mujer de cuarenta y dos años "
-    "por cobrar rentas a transportistas de la ruta 101 en Santa Tecla, según confirmó la "
-    "institución a través de sus redes sociales el jueves por la tarde.",
-    "De acuerdo con la investigación, la imputada recibía los pagos en una tienda de su "
-    "propiedad y después entregaba el dinero a miembros de una estructura criminal que opera "
-    "en la colonia Las Delicias desde hace varios años.",
-    "Un juez de instrucción de Santa Tecla ordenó que la mujer continúe en detención "
-    "provisional mientras se desarrolla la fase de investigación, que tendrá una duración de "
-    "seis meses, y fijó la audiencia preliminar para el mes de marzo.",
-    "Los motoristas de la ruta denunciaron que las exigencias de dinero comenzaron el año "
-    "pasado y que varios de ellos abandonaron el trabajo por temor a represalias contra sus "
-    "familias, explicó uno de los representantes de la cooperativa.",
+    (
+        "La Fiscalía General de la República acusó formalmente a una mujer de cuarenta y dos años "
+        "por cobrar rentas a transportistas de la ruta 101 en Santa Tecla, según confirmó la "
+        "institución a través de sus redes sociales el jueves por la tarde."
+    ),
+    (
+        "De acuerdo con la investigación, la imputada recibía los pagos en una tienda de su "
+        "propiedad y después entregaba el dinero a miembros de una estructura criminal que opera "
+        "en la colonia Las Delicias desde hace varios años."
+    ),
+    (
+        "Un juez de instrucción de Santa Tecla ordenó que la mujer continúe en detención "
+        "provisional mientras se desarrolla la fase de investigación, que tendrá una duración de "
+        "seis meses, y fijó la audiencia preliminar para el mes de marzo."
+    ),
+    (
+        "Los motoristas de la ruta denunciaron que las exigencias de dinero comenzaron el año "
+        "pasado y que varios de ellos abandonaron el trabajo por temor a represalias contra sus "
+        "familias, explicó uno de los representantes de la cooperativa."
+    ),
 ]
 
 
-def article(url: str, title: str, paragraphs: list[str], published: datetime | None = None) -> Article:
-    return Article(url=url, source="test", title=title, text="\n".join(paragraphs), published_at=published)
+def article(
+    url: str, title: str, paragraphs: list[str], published: datetime | None = None
+) -> Article:
+    return Article(
+        url=url,
+        source="test",
+        title=title,
+        text="\n".join(paragraphs),
+        published_at=published,
+    )
 
 
-def test_wire_story_at_two_outlets_is_one_story_and_same_topic_is_another(tmp_path: Path) -> None:
+def test_wire_story_at_two_outlets_is_one_story_and_same_topic_is_another(
+    tmp_path: Path,
+) -> None:
     clusterer = StoryClusterer(tmp_path / "state.npz")
     first = article(
         "https://diario-uno.example/sucesos/capturan-extorsionistas",
@@ -74,14 +102,24 @@ def test_wire_story_at_two_outlets_is_one_story_and_same_topic_is_another(tmp_pa
 
 def test_print_copy_joins_and_recrawl_keeps_its_cluster(tmp_path: Path) -> None:
     clusterer = StoryClusterer(tmp_path / "state.npz")
-    original = article("https://diario-uno.example/sucesos/nota-1", "Titular", WIRE_STORY)
-    printed = article("https://diario-uno.example/sucesos/nota-1/print", "Titular", WIRE_STORY)
-    amp = article("https://www.diario-uno.example/sucesos/nota-1/amp/", "Titular", WIRE_STORY)
+    original = article(
+        "https://diario-uno.example/sucesos/nota-1", "Titular", WIRE_STORY
+    )
+    printed = article(
+        "https://diario-uno.example/sucesos/nota-1/print", "Titular", WIRE_STORY
+    )
+    amp = article(
+        "https://www.diario-uno.example/sucesos/nota-1/amp/", "Titular", WIRE_STORY
+    )
     cluster = clusterer.assign(original)
     assert clusterer.assign(printed) == cluster
     assert amp.id == original.id and clusterer.assign(amp) == cluster
     # The same article re-crawled with an updated text stays in its story.
-    updated = article(original.url, "Titular", [*WIRE_STORY, "Actualización: un cuarto sospechoso fue detenido."])
+    updated = article(
+        original.url,
+        "Titular",
+        [*WIRE_STORY, "Actualización: un cuarto sospechoso fue detenido."],
+    )
     assert clusterer.assign(updated) == cluster
     assert len(clusterer) == 2  # original (= amp) and the print copy
 
@@ -100,8 +138,12 @@ def test_short_texts_match_only_when_identical(tmp_path: Path) -> None:
 def test_clusters_survive_a_save_and_reopen(tmp_path: Path) -> None:
     path = tmp_path / "dedupe" / "clusters.npz"
     clusterer = StoryClusterer.open(path)
-    cluster = clusterer.assign(article("https://diario-uno.example/a", "T1", WIRE_STORY))
-    clusterer.assign(article("https://diario-uno.example/b", "T2", SAME_TOPIC_OTHER_STORY))
+    cluster = clusterer.assign(
+        article("https://diario-uno.example/a", "T1", WIRE_STORY)
+    )
+    clusterer.assign(
+        article("https://diario-uno.example/b", "T2", SAME_TOPIC_OTHER_STORY)
+    )
     assert clusterer.save() == path
 
     reopened = StoryClusterer.open(path)
@@ -113,8 +155,12 @@ def test_clusters_survive_a_save_and_reopen(tmp_path: Path) -> None:
 def test_old_articles_are_forgotten(tmp_path: Path) -> None:
     clusterer = StoryClusterer(tmp_path / "state.npz", retention_days=30)
     old = datetime.now(UTC) - timedelta(days=45)
-    clusterer.assign(article("https://diario-uno.example/viejo", "T", WIRE_STORY, published=old))
-    clusterer.assign(article("https://diario-uno.example/nuevo", "T", SAME_TOPIC_OTHER_STORY))
+    clusterer.assign(
+        article("https://diario-uno.example/viejo", "T", WIRE_STORY, published=old)
+    )
+    clusterer.assign(
+        article("https://diario-uno.example/nuevo", "T", SAME_TOPIC_OTHER_STORY)
+    )
     clusterer.save()
     assert len(StoryClusterer.open(tmp_path / "state.npz", retention_days=30)) == 1
 

@@ -71,6 +71,35 @@ def date_from_url(url: str) -> datetime | None:
         return None
 
 
+_MONTHS = {
+    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
+    "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
+}  # fmt: skip
+# "14 de febrero de 2024", optionally followed by a time: "a las 10:30 a. m.", "- 16:05".
+_SPANISH_DATE = re.compile(
+    r"\b(\d{1,2})\s+de\s+(" + "|".join(_MONTHS) + r")\s+(?:de|del)\s+((?:19|20)\d\d)"
+    r"(?:[^\d]{1,12}?(\d{1,2}):(\d\d)(?:\s*([ap])\.?\s*m\b)?)?",
+    re.IGNORECASE,
+)
+
+
+def spanish_date(text: str) -> datetime | None:
+    """A written Spanish date ("Publicado el 14 de febrero de 2024 a las 3:30 p. m."), local time."""
+    match = _SPANISH_DATE.search(text)
+    if not match:
+        return None
+    day, month, year = int(match[1]), _MONTHS[match[2].lower()], int(match[3])
+    hour, minute = (int(match[4]), int(match[5])) if match[4] else (0, 0)
+    if match[6] and match[6].lower() == "p" and hour < 12:
+        hour += 12
+    elif match[6] and match[6].lower() == "a" and hour == 12:
+        hour = 0
+    try:
+        return datetime(year, month, day, hour, minute, tzinfo=LOCAL_TZ)
+    except ValueError:
+        return None
+
+
 def is_year_only_guess(value: datetime) -> bool:
     """htmldate answers a year it found alone as 1 January, midnight: a weak guess."""
     return (value.month, value.day, value.hour, value.minute, value.second) == (

@@ -32,9 +32,10 @@ from vigia.dates import (
     first_plausible,
     parse_datetime,
     plausible,
+    spanish_date,
 )
 from vigia.models import Article
-from vigia.pagemeta import read_page_meta
+from vigia.pagemeta import date_texts, read_page_meta
 
 LOGGER = logging.getLogger(__name__)
 
@@ -54,6 +55,11 @@ _RECORD_FIELDS = (
     "url", "canonical_url", "title", "lead", "text", "authors", "published_at", "modified_at",
     "date_source", "language", "section", "tags", "image", "word_count",
 )  # fmt: skip
+_MIN_ARTICLE_WORDS = 15
+_CONTAINER_TAGS = re.compile(
+    r"</?(?:div|span|section|article|main|aside|header|footer|font|center|table|tbody|tr|td)\b[^>]*>",
+    re.IGNORECASE,
+)
 _MIN_LANGID_WORDS = 8
 # Plenty to tell languages apart; langid's cost grows with the length of the text.
 _LANGID_CHARS = 600
@@ -87,8 +93,18 @@ def extract(html: str | bytes, url: str, hints: ExtractHints | None = None) -> A
     """
     hints = hints or ExtractHints()
     try:
-        tree = parse_page(html)
-        return _build_article(tree, url, hints)
+        text = decode_page(html)
+        tree = parse_html(text)
+        try:
+            return _build_article(tree, url, hints)
+        except NoArticle:
+            if not _lost_paragraphs(text, tree):
+                raise
+            # libxml2 drops what lies deeper than its nesting limit: retry without the layout
+            # containers, which carry no text of their own.
+            return _build_article(
+                parse_html(_CONTAINER_TAGS.sub(" ", text)), url, hints
+            )
     except NoArticle:
         raise
     except (Exception, RecursionError) as exc:  # library failures on pathological pages
@@ -101,11 +117,15 @@ def extract(html: str | bytes, url: str, hints: ExtractHints | None = None) -> A
 def extraction_record(article: Article) -> dict[str, Any]:
     """The extracted fields as JSON values (datetimes in ISO 8601): what `vigia extract` prints."""
     doc = article.to_doc()
-    return {name: doc[name] or None if name == "url" else doc[name] for name in _RECORD_FIELDS}
+    return {
+        name: doc[name] or None if name == "url" else doc[name]
+        for name in _RECORD_FIELDS
+    }
 
 
-def parse_page(html: str | bytes) -> HtmlElement:
-    """Decode and parse a page; `NoArticle` for empty, binary or non-HTML content."""
+def decode_page(html: str | bytes) -> str:
+    """The page as text (encoding guessed, gzip unpacked); `NoArticle` for empty, binary or
+    non-HTML content."""
     if isinstance(html, bytes):
         if not html.strip():
             raise NoArticle("empty page: the response has no content")
@@ -120,10 +140,19 @@ def parse_page(html: str | bytes) -> HtmlElement:
         raise NoArticle("not an HTML page: the content is binary data")
     if "<" not in sample:
         raise NoArticle("not an HTML page: no markup found")
+    return html
+
+
+def parse_html(html: str) -> HtmlElement:
     tree = load_html(html)
     if tree is None:
         raise NoArticle("the HTML could not be parsed")
     return tree
+
+
+def _lost_paragraphs(html: str, tree: HtmlElement) -> bool:
+    """The parser kept far fewer paragraphs than the markup holds (nesting beyond its limit)."""
+    return html.count("<p") > 2 * len(tree.xpath("//p")) + 2
 
 
 def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
@@ -148,11 +177,19 @@ def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
         raise NoArticle(
             "no article text found (a listing, a paywall or a page built by scripts)"
         )
+    if (words := sum(len(p.split()) for p in paragraphs)) < _MIN_ARTICLE_WORDS:
+        raise NoArticle(
+            f"too little text for an article ({words} words): a listing or an empty template"
+        )
     now = datetime.now(UTC)
     published, date_source = first_plausible(
         [
             (meta.published_source or "jsonld", lambda: parse_datetime(meta.published)),
             ("htmldate", lambda: _htmldate(tree, now)),
+            (
+                "page",
+                lambda: next(filter(None, map(spanish_date, date_texts(tree))), None),
+            ),
             ("feed", lambda: as_aware(hints.feed_date) if hints.feed_date else None),
             ("url", lambda: date_from_url(url)),
         ],

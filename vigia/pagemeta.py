@@ -28,6 +28,12 @@ _MODIFIED_META = (
     "dcterms.modified", "last-modified",
 )  # fmt: skip
 _SECTION_META = ("article:section", "og:article:section", "section", "parsely-section")
+_DATE_ELEMENTS = etree.XPath(
+    "//body//*[contains(translate(@class, 'FECHADT', 'fechadt'), 'fecha') or contains(translate(@class, 'DATE', 'date'), 'date')"
+    " or contains(translate(@class, 'PUBLICADO', 'publicado'), 'publica') or contains(translate(@id, 'FECHADT', 'fechadt'), 'fecha')"
+    " or contains(translate(@id, 'DATE', 'date'), 'date') or self::time]"
+)
+_DATE_TEXT_MAX = 200
 _TAG_META = ("article:tag", "og:article:tag", "news_keywords", "parsely-tags")
 
 
@@ -72,6 +78,18 @@ def read_page_meta(tree: HtmlElement, url: str = "") -> PageMeta:
         t for key in _TAG_META for v in tags.get(key, []) for t in _keywords(v)
     ]
     return meta
+
+
+def date_texts(tree: HtmlElement, limit: int = 5) -> list[str]:
+    """Short texts of the elements a page uses to show its date (class or id naming a date)."""
+    texts = []
+    for element in _DATE_ELEMENTS(tree):
+        text = " ".join(element.text_content().split())
+        if 0 < len(text) <= _DATE_TEXT_MAX:
+            texts.append(text)
+            if len(texts) == limit:
+                break
+    return texts
 
 
 def _html_lang(tree: HtmlElement) -> str:
