@@ -77,7 +77,7 @@ def scrapy_settings(settings: Settings, registry: Registry, job_dir: Path | None
         "BOT_NAME": "vigia",
         "USER_AGENT": crawl.user_agent.format(contact_url=crawl.contact_url),
         "ROBOTSTXT_OBEY": True,
-        "CONCURRENT_REQUESTS": 16 if polite else 32,
+        "CONCURRENT_REQUESTS": crawl.concurrent_total,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_per_domain,
         "DOWNLOAD_DELAY": crawl.download_delay_s if polite else 0,
         "RANDOMIZE_DOWNLOAD_DELAY": polite,

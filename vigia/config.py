@@ -57,6 +57,7 @@ class CrawlSettings(BaseModel):
     user_agent: str = "VigiaBot/0.1 (+{contact_url})"
     contact_url: str = "https://example.org/vigia/contact"
     concurrent_per_domain: int = 2
+    concurrent_total: int = Field(default=16, ge=1, description="Requests in flight across all outlets.")
     download_timeout_s: float = 30.0
     max_response_bytes: int = 5 * 1024 * 1024
     revisit_hours: float = 48.0
