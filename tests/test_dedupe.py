@@ -95,7 +95,7 @@ def test_wire_story_at_two_outlets_is_one_story_and_same_topic_is_another(
         "Acusan a mujer por cobrar rentas a transportistas",
         SAME_TOPIC_OTHER_STORY,
     )
-    a, b, c = clusterer.assign_batch([first, second, other])
+    a, b, c = clusterer.assign([first, second, other])
     assert a == b == first.id == second.story_cluster
     assert c != a and c == other.id
 
@@ -111,16 +111,16 @@ def test_print_copy_joins_and_recrawl_keeps_its_cluster(tmp_path: Path) -> None:
     amp = article(
         "https://www.diario-uno.example/sucesos/nota-1/amp/", "Titular", WIRE_STORY
     )
-    cluster = clusterer.assign(original)
-    assert clusterer.assign(printed) == cluster
-    assert amp.id == original.id and clusterer.assign(amp) == cluster
+    cluster = clusterer.assign([original])[0]
+    assert clusterer.assign([printed])[0] == cluster
+    assert amp.id == original.id and clusterer.assign([amp])[0] == cluster
     # The same article re-crawled with an updated text stays in its story.
     updated = article(
         original.url,
         "Titular",
         [*WIRE_STORY, "Actualización: un cuarto sospechoso fue detenido."],
     )
-    assert clusterer.assign(updated) == cluster
+    assert clusterer.assign([updated])[0] == cluster
     assert len(clusterer) == 2  # original (= amp) and the print copy
 
 
@@ -128,9 +128,11 @@ def test_short_texts_match_only_when_identical(tmp_path: Path) -> None:
     clusterer = StoryClusterer(tmp_path / "state.npz")
     brief = ["Un hombre murió atropellado en la carretera al puerto de La Libertad."]
     other_brief = ["Un hombre resultó herido en la carretera al puerto de La Libertad."]
-    a = clusterer.assign(article("https://a.example/1", "Muere peatón", brief))
-    b = clusterer.assign(article("https://b.example/2", "Muere peatón", brief))
-    c = clusterer.assign(article("https://c.example/3", "Peatón herido", other_brief))
+    a = clusterer.assign([article("https://a.example/1", "Muere peatón", brief)])[0]
+    b = clusterer.assign([article("https://b.example/2", "Muere peatón", brief)])[0]
+    c = clusterer.assign(
+        [article("https://c.example/3", "Peatón herido", other_brief)]
+    )[0]
     assert a == b
     assert c != a
 
@@ -138,28 +140,27 @@ def test_short_texts_match_only_when_identical(tmp_path: Path) -> None:
 def test_clusters_survive_a_save_and_reopen(tmp_path: Path) -> None:
     path = tmp_path / "dedupe" / "clusters.npz"
     clusterer = StoryClusterer.open(path)
-    cluster = clusterer.assign(
-        article("https://diario-uno.example/a", "T1", WIRE_STORY)
-    )
+    first = article("https://diario-uno.example/a", "T1", WIRE_STORY)
     clusterer.assign(
-        article("https://diario-uno.example/b", "T2", SAME_TOPIC_OTHER_STORY)
+        [first, article("https://diario-uno.example/b", "T2", SAME_TOPIC_OTHER_STORY)]
     )
+    cluster = first.story_cluster
     assert clusterer.save() == path
 
     reopened = StoryClusterer.open(path)
     assert len(reopened) == 2
     copy = article("https://diario-tres.example/c", "Otro titular", WIRE_STORY[1:])
-    assert reopened.assign(copy) == cluster
+    assert reopened.assign([copy])[0] == cluster
 
 
 def test_old_articles_are_forgotten(tmp_path: Path) -> None:
     clusterer = StoryClusterer(tmp_path / "state.npz", retention_days=30)
     old = datetime.now(UTC) - timedelta(days=45)
     clusterer.assign(
-        article("https://diario-uno.example/viejo", "T", WIRE_STORY, published=old)
-    )
-    clusterer.assign(
-        article("https://diario-uno.example/nuevo", "T", SAME_TOPIC_OTHER_STORY)
+        [
+            article("https://diario-uno.example/viejo", "T", WIRE_STORY, published=old),
+            article("https://diario-uno.example/nuevo", "T", SAME_TOPIC_OTHER_STORY),
+        ]
     )
     clusterer.save()
     assert len(StoryClusterer.open(tmp_path / "state.npz", retention_days=30)) == 1
@@ -168,7 +169,7 @@ def test_old_articles_are_forgotten(tmp_path: Path) -> None:
 def test_state_written_with_other_settings_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "state.npz"
     clusterer = StoryClusterer(path, num_perm=64)
-    clusterer.assign(article("https://diario-uno.example/a", "T", WIRE_STORY))
+    clusterer.assign([article("https://diario-uno.example/a", "T", WIRE_STORY)])
     clusterer.save()
     with pytest.raises(ValueError, match="other settings.*delete it"):
         StoryClusterer.open(path)

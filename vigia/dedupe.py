@@ -8,9 +8,8 @@ with LSH (datasketch), so each new article is matched against every recent one i
 time. The index persists in one file so that clusters hold across crawl runs:
 
     clusterer = StoryClusterer.open()          # ~/.local/share/vigia/dedupe/story_clusters.npz
-    for article in batch:
-        clusterer.assign(article)              # sets article.story_cluster
-    clusterer.save()
+    clusterer.assign(batch)                    # sets article.story_cluster on each
+    clusterer.save()                           # at the end of a crawl run
 """
 
 from __future__ import annotations
@@ -170,8 +169,13 @@ class StoryClusterer:
 
     # -- clustering --------------------------------------------------------------------
 
-    def assign(self, article: Article) -> str:
-        """Sets and returns `article.story_cluster`. A re-crawled article keeps its cluster."""
+    def assign(self, articles: Iterable[Article]) -> list[str]:
+        """Sets `story_cluster` on each article, in order (later ones can join clusters of
+        earlier ones in the same batch), and returns the cluster ids. A re-crawled article
+        (same `Article.id`) keeps its cluster."""
+        return [self._assign_one(article) for article in articles]
+
+    def _assign_one(self, article: Article) -> str:
         key = article.id
         shingles = self._shingles(article)
         signature = self._signature(shingles)
@@ -190,10 +194,6 @@ class StoryClusterer:
         self._add(key, _Entry(cluster, len(shingles), seen, signature))
         article.story_cluster = cluster
         return cluster
-
-    def assign_batch(self, articles: Iterable[Article]) -> list[str]:
-        """`assign` for each article in order (later ones can join clusters of earlier ones)."""
-        return [self.assign(article) for article in articles]
 
     def _best_match(
         self, signature: LeanMinHash, size: int, *, exact_only: bool
