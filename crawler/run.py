@@ -140,7 +140,7 @@ def run_crawl(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, log
     store = Store.from_settings(settings)
     store.init_indices()
     stats = RunStats(mode=plan.mode)
-    pipeline = None if fetch_only else ArticlePipeline(store, registry, load_tagger(settings))
+    pipeline = None if fetch_only else ArticlePipeline(store, registry, load_tagger(settings), extract_processes=settings.crawl.extract_processes)
     job_dir = job_dir_for(settings, plan)
     process = CrawlerProcess(scrapy_settings(settings, registry, job_dir, log_level))
     crawler = process.create_crawler(NewsSpider)
@@ -162,6 +162,8 @@ def run_crawl(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, log
     process.crawl(crawler, plan=plan, registry=registry, lookup=lookup, stats=stats, article_pipeline=pipeline)
     process.start()
     elapsed = time.perf_counter() - started
+    if pipeline is not None:
+        pipeline.close()
     records = stats.records(registry)
     if records:
         store.index_records("crawls", records)
