@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
+from crawler.testweb.documents import article_page
+from crawler.testweb.fixtures import Fixtures
 from vigia.boilerplate import strip_boilerplate
 from vigia.cli import app
 from vigia.dates import first_plausible
@@ -30,6 +32,7 @@ SHARED_ES = (
 )
 SV = ZoneInfo("America/El_Salvador")
 URL = "https://diario-ejemplo.example/sucesos/capturan-dos-pandilleros-apopa/"
+TEST_WEB = Fixtures()
 
 PARAGRAPHS = [
     (
@@ -105,6 +108,7 @@ def test_boilerplate_rules_keep_reporting_that_starts_like_a_teaser() -> None:
             "Segundo párrafo, que vuelve a ser parte de la nota.",
             "¿Ya sabías que tenemos canal de WhatsApp? Únete aquí",
             "Fotografía: Cortesía PNC",
+            "Familiares esperan frente a Medicina Legal de San Salvador (Ana María López)",
             "Publicidad",
             long_paragraph,
         ]
@@ -114,6 +118,37 @@ def test_boilerplate_rules_keep_reporting_that_starts_like_a_teaser() -> None:
         "Segundo párrafo, que vuelve a ser parte de la nota.",
         long_paragraph,
     ]
+
+
+def test_standfirst_repeated_in_the_body_is_the_lead() -> None:
+    lead = "Un centro para víctimas de violencia abre sus puertas en el antiguo edificio de correos."
+    head = f'<meta property="og:description" content="{lead}">'
+    article = extract(
+        page(head, paragraphs=[lead, *PARAGRAPHS]),
+        "https://diario-ejemplo.example/nota",
+    )
+    assert article.lead == lead
+    assert article.text.split("\n") == PARAGRAPHS
+
+
+@pytest.mark.parametrize("outlet_id", sorted(TEST_WEB.outlets))
+def test_test_web_pages_of_each_outlet(outlet_id: str) -> None:
+    """The local test web renders every registry outlet's article template: title, date,
+    authors and the exact body come out (no lead, menu, related links or captions)."""
+    outlet = TEST_WEB.outlets[outlet_id]
+    if not outlet.articles:
+        pytest.skip(f"no test-web articles for {outlet_id}")
+    for fixture in outlet.articles:
+        hints = ExtractHints(
+            source=outlet_id, body_xpath=outlet.source.hints.body_xpath
+        )
+        article = extract(article_page(outlet, fixture, None, []), fixture.url, hints)
+        assert (article.title, article.published_at, article.authors) == (
+            fixture.title,
+            fixture.published,
+            fixture.authors,
+        ), fixture.url
+        assert article.text.split("\n") == fixture.paragraphs, fixture.url
 
 
 # -- dates -----------------------------------------------------------------------------

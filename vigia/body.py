@@ -34,6 +34,7 @@ def body_paragraphs(
     url: str,
     *,
     title: str = "",
+    lead: str = "",
     jsonld_body: str = "",
     body_xpath: str | None = None,
 ) -> list[str]:
@@ -48,7 +49,7 @@ def body_paragraphs(
     if paragraphs and region is None:
         paragraphs += _continuations(tree, paragraphs)
     paragraphs = _prefer_jsonld(paragraphs, jsonld_body)
-    return strip_boilerplate(_drop_title(paragraphs, title))
+    return strip_boilerplate(_drop_repeated_head(paragraphs, title, lead))
 
 
 def _trafilatura_paragraphs(
@@ -148,10 +149,9 @@ def _shingles(text: str, size: int = 4) -> set[tuple[str, ...]]:
     return {tuple(tokens[i : i + size]) for i in range(max(0, len(tokens) - size + 1))}
 
 
-def _drop_title(paragraphs: list[str], title: str) -> list[str]:
-    """The headline repeated at the top of the body (it is stored as the title)."""
-    if not title:
-        return paragraphs
-    heading = _normalized(title)
-    head = [p for p in paragraphs[:3] if _normalized(p) != heading]
+def _drop_repeated_head(paragraphs: list[str], title: str, lead: str) -> list[str]:
+    """The headline or the standfirst repeated at the top of the body (both are stored in
+    their own fields)."""
+    repeated = {_normalized(t) for t in (title, lead) if t}
+    head = [p for p in paragraphs[:3] if _normalized(p) not in repeated]
     return head + paragraphs[3:]

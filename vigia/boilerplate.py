@@ -43,6 +43,9 @@ _CREDIT = re.compile(
     re.IGNORECASE,
 )
 _CREDIT_MAX_WORDS = 25
+# A caption signed by its photographer: "… frente al juzgado. (Ana María López)".
+_SIGNED_CAPTION = re.compile(r"\((?:[A-ZÁÉÍÓÚÑ][\w'.-]+\s*){2,4}\)$")
+_CAPTION_MAX_WORDS = 35
 # A call to follow a channel: a network name together with an invitation.
 _NETWORK = re.compile(
     r"whatsapp|telegram|youtube|facebook|instagram|twitter|tiktok|google\s+news|newsletter|bolet[íi]n",
@@ -65,6 +68,7 @@ def is_boilerplate(paragraph: str) -> bool:
         (words <= _PROMO_MAX_WORDS and _PROMO.search(paragraph))
         or _LABEL.match(paragraph)
         or (words <= _CREDIT_MAX_WORDS and _CREDIT.search(paragraph))
+        or (words <= _CAPTION_MAX_WORDS and _SIGNED_CAPTION.search(paragraph))
         or (
             words <= _CHANNEL_MAX_WORDS
             and _NETWORK.search(paragraph)

@@ -170,6 +170,7 @@ def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
         tree,
         url,
         title=title,
+        lead=meta.description or doc.description or "",
         jsonld_body=meta.article_body,
         body_xpath=hints.body_xpath,
     )
@@ -208,7 +209,7 @@ def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
         canonical_url=_canonical(extract_url(tree) or doc.url, url),
         section=hints.section or meta.section or None,
         title=title,
-        lead=(doc.description or "").strip() or paragraphs[0],
+        lead=(meta.description or doc.description or "").strip() or paragraphs[0],
         text=text,
         authors=meta.authors or _split_authors(doc.author),
         tags=_unique(meta.tags or list(doc.tags or []), hints.keywords),

@@ -42,6 +42,7 @@ class PageMeta:
     """The article-level facts declared by the page (empty strings/lists when absent)."""
 
     headline: str = ""
+    description: str = ""
     article_body: str = ""
     published: str = ""
     published_source: str = ""  # "jsonld" or "meta"
@@ -59,6 +60,7 @@ def read_page_meta(tree: HtmlElement, url: str = "") -> PageMeta:
     article = _pick_article(list(_jsonld_objects(tree)), url)
     if article:
         meta.headline = _text(article.get("headline") or article.get("name"))
+        meta.description = _text(article.get("description"))
         meta.article_body = _body_text(article.get("articleBody"))
         meta.published = _text(
             article.get("datePublished") or article.get("dateCreated")
