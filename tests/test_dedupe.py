@@ -7,10 +7,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
+from crawler.testweb.documents import article_page
+from crawler.testweb.fixtures import CONTENT_DIR, WIRE_FILE, Fixtures
 from vigia.dedupe import StoryClusterer
+from vigia.extract import ExtractHints, extract
 from vigia.models import Article
 
+WIRE_FILE_PATH = CONTENT_DIR / WIRE_FILE
 WIRE_STORY = [
     (
         "Agentes de la Policía Nacional Civil capturaron este martes a tres hombres señalados de "
@@ -176,3 +181,25 @@ def test_state_written_with_other_settings_is_a_clear_error(tmp_path: Path) -> N
     path.write_bytes(b"not numpy")
     with pytest.raises(ValueError, match="unreadable.*delete it"):
         StoryClusterer.open(path)
+
+
+def test_test_web_wire_story_is_the_only_shared_cluster(tmp_path: Path) -> None:
+    """Every article of the local test web, extracted from its page: the agency story that two
+    outlets republish (other headline, intro and boilerplate) is one story; all others differ."""
+    test_web = Fixtures()
+    articles = [
+        extract(
+            article_page(outlet, fixture, None, []),
+            fixture.url,
+            ExtractHints(source=outlet.source.id),
+        )
+        for outlet in test_web.outlets.values()
+        for fixture in outlet.articles
+    ]
+    StoryClusterer(tmp_path / "state.npz").assign(articles)
+    members: dict[str | None, list[str]] = {}
+    for a in articles:
+        members.setdefault(a.story_cluster, []).append(a.source)
+    shared = [sorted(sources) for sources in members.values() if len(sources) > 1]
+    wire = yaml.safe_load(WIRE_FILE_PATH.read_text(encoding="utf-8"))
+    assert shared == [sorted(wire["republished_by"])]
