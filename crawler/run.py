@@ -132,6 +132,7 @@ def run_crawl(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, log
 
     from classifiers.base import load_tagger
     from crawler.spiders.news import NewsSpider
+    from vigia.dedupe import StoryClusterer
     from vigia.pipeline import ArticlePipeline
     from vigia.store import Store
 
@@ -140,7 +141,11 @@ def run_crawl(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, log
     store = Store.from_settings(settings)
     store.init_indices()
     stats = RunStats(mode=plan.mode)
-    pipeline = None if fetch_only else ArticlePipeline(store, registry, load_tagger(settings), extract_processes=settings.crawl.extract_processes)
+    clusterer = None if fetch_only else StoryClusterer.open(StoryClusterer.default_path(settings))
+    pipeline = None
+    if clusterer is not None:
+        tagger = load_tagger(settings)
+        pipeline = ArticlePipeline(store, registry, tagger, clusterer, extract_processes=settings.crawl.extract_processes)
     job_dir = job_dir_for(settings, plan)
     process = CrawlerProcess(scrapy_settings(settings, registry, job_dir, log_level))
     crawler = process.create_crawler(NewsSpider)
@@ -162,8 +167,9 @@ def run_crawl(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, log
     process.crawl(crawler, plan=plan, registry=registry, lookup=lookup, stats=stats, article_pipeline=pipeline)
     process.start()
     elapsed = time.perf_counter() - started
-    if pipeline is not None:
+    if pipeline is not None and clusterer is not None:
         pipeline.close()
+        clusterer.save()
     records = stats.records(registry)
     if records:
         store.index_records("crawls", records)
