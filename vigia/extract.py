@@ -89,6 +89,12 @@ class NoArticle(ValueError):
 def extract(html: str | bytes, url: str, hints: ExtractHints | None = None) -> Article:
     """Extract one article from a page's HTML (bytes are decoded, gzip is unpacked).
 
+    `published_at` comes from the first plausible source, named in `date_source`: "jsonld"
+    (datePublished), "meta" (article:published_time and kin), "htmldate" (its extensive
+    search), "page" (a written Spanish date in the page's date element), "feed"
+    (`hints.feed_date`), "url" (a date in the URL path); dates before 1990 or more than a
+    day ahead are skipped. Times without a zone are El Salvador time.
+
     Raises `NoArticle` when the page is empty, binary, unparseable or has no article text.
     """
     hints = hints or ExtractHints()
@@ -107,7 +113,9 @@ def extract(html: str | bytes, url: str, hints: ExtractHints | None = None) -> A
             )
     except NoArticle:
         raise
-    except (Exception, RecursionError) as exc:  # library failures on pathological pages
+    except (
+        Exception
+    ) as exc:  # library failures on pathological pages (RecursionError included)
         LOGGER.warning("extraction failed for %s: %r", url, exc)
         raise NoArticle(
             f"the page could not be processed ({type(exc).__name__}: {exc})"
