@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crawler.run import CrawlResult, run_crawl_subprocess
-from crawler.spiders.news import CrawlPlan
-from crawler.testweb.server import TestWebServer
+from crawler.run import CrawlResult
+from crawler.testweb.demo import crawl_testweb
 from vigia.config import Settings
 from vigia.engine import EngineStatus, local_engine
 from vigia.store import SearchFilters, SearchPage, Store
@@ -30,22 +29,12 @@ class DemoResult:
     sample: SearchPage
 
 
-def demo_settings(settings: Settings, testweb_url: str) -> Settings:
-    return settings.model_copy(
-        update={
-            "index": settings.index.model_copy(update={"prefix": DEMO_PREFIX}),
-            "crawl": settings.crawl.model_copy(update={"testweb_url": testweb_url, "polite": False}),
-        }
-    )
-
-
 def run_demo(settings: Settings) -> DemoResult:
     engine = local_engine(settings).start()
-    with TestWebServer() as web:
-        settings = demo_settings(settings, web.url)
-        store = Store.from_settings(settings)
-        store.init_indices()
-        crawl, _log = run_crawl_subprocess(settings, CrawlPlan(mode="incremental"))
+    settings = settings.model_copy(update={"index": settings.index.model_copy(update={"prefix": DEMO_PREFIX})})
+    store = Store.from_settings(settings)
+    store.init_indices()
+    crawl = crawl_testweb(settings)
     store.refresh()
     by_type = _count_terms(store, "violence_type")
     sample = store.search(SAMPLE_QUERY, SearchFilters(violence_type=["arrest"]), size=5, sort="relevance")

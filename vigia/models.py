@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 # Query parameters that never change which article a URL points to.
 _TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "amp", "outputtype", "ref")
@@ -19,7 +19,8 @@ _TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "amp", "outpu
 
 def normalize_url(url: str) -> str:
     """Canonical form used for identity: scheme/host lower-cased, no tracking params,
-    no fragment, no trailing slash, ``www.`` and ``http`` folded, AMP suffixes removed."""
+    no fragment, no trailing slash, ``www.``/``m.`` and ``http`` folded, AMP suffixes removed,
+    percent-encoding made uniform."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower().removeprefix("www.").removeprefix("m.")
     if parts.port and parts.port not in (80, 443):
@@ -28,6 +29,7 @@ def normalize_url(url: str) -> str:
     for suffix in ("/amp/", "/amp"):
         if path.endswith(suffix):
             path = path[: -len(suffix)] or "/"
+    path = quote(unquote(path), safe="/!$&'()*+,;=:@-._~")  # 'á' and '%C3%A1' are one path
     path = path.rstrip("/") or "/"
     query = [
         (k, v)
