@@ -22,6 +22,8 @@ from trafilatura.utils import load_html
 from vigia.boilerplate import strip_boilerplate
 
 LOGGER = logging.getLogger(__name__)
+# trafilatura warns about every page it finds too short; the caller reports NoArticle itself.
+logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 _RETRY_BELOW_WORDS = 80  # precision mode kept less than this: try recall mode too
 _MIN_PROSE_WORDS = 15  # a continuation block must hold at least one real paragraph
