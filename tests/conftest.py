@@ -25,7 +25,12 @@ TEST_HOME = Path(os.environ.get("VIGIA_TEST_HOME", REPO / ".vigia-test"))
 ENGINES: list[EngineKind] = [
     e for e in os.environ.get("VIGIA_TEST_ENGINES", "elasticsearch,opensearch").split(",") if e  # type: ignore[misc]
 ]
-TEST_PORTS = {"elasticsearch_port": 9230, "opensearch_port": 9270}
+# Ports of the session's engines, and of the ones a test starts and stops itself (+10).
+TEST_PORTS = {
+    "elasticsearch_port": int(os.environ.get("VIGIA_TEST_ES_PORT", 9230)),
+    "opensearch_port": int(os.environ.get("VIGIA_TEST_OS_PORT", 9270)),
+}
+SPARE_PORTS = {name: port + 10 for name, port in TEST_PORTS.items()}
 
 
 def make_settings(kind: EngineKind, prefix: str | None = None, home: Path = TEST_HOME, **engine: object) -> Settings:

@@ -17,7 +17,7 @@ import pytest
 
 from pydantic import SecretStr
 
-from conftest import ENGINES, REPO, drop_indices, make_settings
+from conftest import ENGINES, REPO, SPARE_PORTS, TEST_PORTS, drop_indices, make_settings
 from vigia.engine import local_engine
 from vigia.models import Article
 from vigia.store import SearchFilters, Store, StoreError
@@ -145,10 +145,10 @@ def test_wrong_credentials_give_a_clear_error(settings) -> None:
     )
     with pytest.raises(StoreError, match="refused the credentials") as error:
         Store(bad).init_indices()
-    assert settings.engine.url or "127.0.0.1:9230" in str(error.value)
+    assert f"127.0.0.1:{TEST_PORTS['elasticsearch_port']}" in str(error.value)
     assert "VIGIA_ENGINE__PASSWORD" in str(error.value)
 
-    env = {"VIGIA_HOME": str(settings.home), "VIGIA_ENGINE__ELASTICSEARCH_PORT": "9230",
+    env = {"VIGIA_HOME": str(settings.home), "VIGIA_ENGINE__ELASTICSEARCH_PORT": str(TEST_PORTS["elasticsearch_port"]),
            "VIGIA_ENGINE__USERNAME": "vigia", "VIGIA_ENGINE__PASSWORD": "wrong", "PATH": "/usr/bin:/bin"}  # fmt: skip
     cli = subprocess.run([sys.executable, "-m", "vigia", "index", "init"], env=env, capture_output=True, text=True, cwd=REPO)
     assert cli.returncode == 2
@@ -159,8 +159,7 @@ def test_wrong_credentials_give_a_clear_error(settings) -> None:
 def test_engine_stopped_mid_bulk_spools_then_replays_exactly_once(tmp_path: Path, kind: str) -> None:
     """A dedicated engine (own home and port) is stopped while a bulk upsert runs."""
     home = tmp_path
-    settings = make_settings(kind, home=home, elasticsearch_port=9240, opensearch_port=9280, max_retries=1,
-                             bulk_max_bytes=64 * 1024)  # fmt: skip
+    settings = make_settings(kind, home=home, **SPARE_PORTS, max_retries=1, bulk_max_bytes=64 * 1024)
     engine = local_engine(settings)
     engine.start()
     try:
