@@ -93,7 +93,9 @@ class ArticlePipeline:
         started = time.perf_counter()
         if self.clusterer is not None:
             self.clusterer.assign(articles)
-        for article, tags in zip(articles, self.tagger.tag([(a.title, a.text) for a in articles]), strict=True):
+        # The standfirst is part of what the article reports: extraction keeps it out of `text`.
+        docs = [(a.title, f"{a.lead}\n{a.text}" if a.lead else a.text) for a in articles]
+        for article, tags in zip(articles, self.tagger.tag(docs), strict=True):
             article.violence_type = tags.violence_type
             article.actor = tags.actor
             article.department = tags.department
