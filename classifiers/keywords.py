@@ -36,13 +36,18 @@ class KeywordTagger:
     def tag(self, docs: Sequence[tuple[str, str]]) -> list[Tags]:
         return [self._tag_one(title, text) for title, text in docs]
 
-    def _tag_one(self, title: str, text: str) -> Tags:
-        full = f"{title or ''}\n{text or ''}"
-        sentences = [s for s in _SENTENCE.split(fold(full).lower()) if s.strip()]
+    def label_scores(self, title: str, text: str) -> dict[str, float]:
+        """Per label 1 − 0.5^n, n = sentences with a cue and no cancelling context (0 = no cue)."""
+        sentences = [s for s in _SENTENCE.split(fold(f"{title or ''}\n{text or ''}").lower()) if s.strip()]
         scores: dict[str, float] = {}
         for label, cue, negative in self._rules:
             hits = sum(1 for s in sentences if cue and cue.search(s) and not (negative and negative.search(s)))
             scores[label.id] = round(1.0 - 0.5**hits, 4)
+        return scores
+
+    def _tag_one(self, title: str, text: str) -> Tags:
+        full = f"{title or ''}\n{text or ''}"
+        scores = self.label_scores(title, text)
         tags = Tags(scores=scores)
         tags.violence_type = [l.id for l, _, _ in self._rules if l.field == "violence_type" and scores[l.id] > 0]
         if "feminicide" in tags.violence_type and "homicide" not in tags.violence_type:
