@@ -49,17 +49,19 @@ def running_engines() -> Iterator[dict[EngineKind, Settings]]:
     stopped at the end; otherwise they keep running for the next run.
     """
     engines, started = {}, []
-    for kind in ENGINES:
-        settings = make_settings(kind, prefix="unused")
-        engine = local_engine(settings)
-        if not engine.status().running:
-            started.append(engine)
-        engine.start()
-        engines[kind] = settings
-    yield engines
-    if os.environ.get("VIGIA_TEST_STOP_ENGINES") == "1":
-        for engine in started:
-            engine.stop()
+    try:
+        for kind in ENGINES:
+            settings = make_settings(kind, prefix="unused")
+            engine = local_engine(settings)
+            if not engine.status().running:
+                started.append(engine)
+            engine.start()
+            engines[kind] = settings
+        yield engines
+    finally:
+        if os.environ.get("VIGIA_TEST_STOP_ENGINES") == "1":
+            for engine in started:
+                engine.stop()
 
 
 @pytest.fixture(params=ENGINES)

