@@ -328,14 +328,12 @@ class ElasticsearchEngine(LocalEngine):
     def _ensure_user(self, dist: Path, run_as: str | None) -> None:
         """Create the basic-auth user once; its password lives in a 0600 file of the caller."""
         creds_path = credentials_file(self.settings)
-        if creds_path.exists() and read_credentials(self.settings) and "vigia:" in (self.dir / "config" / "users").read_text():
+        exists = "vigia:" in (self.dir / "config" / "users").read_text()
+        if exists and read_credentials(self.settings):
             return
         password = secrets.token_urlsafe(18)
-        cmd = [str(dist / "bin" / "elasticsearch-users"), "useradd", "vigia", "-p", password, "-r", "superuser"]
-        users = (self.dir / "config" / "users").read_text()
-        if "vigia:" in users:
-            cmd[1] = "passwd"
-            cmd[3:] = ["vigia", "-p", password]
+        action = ["passwd", "vigia", "-p", password] if exists else ["useradd", "vigia", "-p", password, "-r", "superuser"]
+        cmd = [str(dist / "bin" / "elasticsearch-users"), *action]
         proc = subprocess.run(cmd, env=self._env(dist), user=run_as, capture_output=True, text=True)
         if proc.returncode != 0:
             raise EngineError(f"could not create the Elasticsearch user: {proc.stderr.strip() or proc.stdout.strip()}")
