@@ -329,6 +329,7 @@ def demo(engine: EngineChoice | None = EngineOption) -> None:
         f"crawled the test web in {crawl.elapsed_s:.1f}s: {crawl.total('requests')} requests, "
         f"{crawl.total('new')} new, {crawl.total('updated')} updated, {crawl.total('no_article')} pages without article, "
         f"errors {crawl.errors() or 'none'}\n"
+        f"classifier: {result.classifier}\n"
         f"{result.indexed} articles indexed in {DEMO_PREFIX}-articles; by violence type: "
         + (", ".join(f"{k} {v}" for k, v in sorted(result.by_type.items(), key=lambda kv: -kv[1])) or "none")
     )

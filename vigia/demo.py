@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from classifiers.infer import find_trained_model
 from crawler.run import CrawlResult
 from crawler.testweb.demo import crawl_testweb
 from vigia.config import Settings
@@ -23,6 +24,7 @@ SAMPLE_QUERY = "capturados"
 @dataclass
 class DemoResult:
     engine: EngineStatus
+    classifier: str
     crawl: CrawlResult
     indexed: int
     by_type: dict[str, int]
@@ -38,7 +40,9 @@ def run_demo(settings: Settings) -> DemoResult:
     store.refresh()
     by_type = _count_terms(store, "violence_type")
     sample = store.search(SAMPLE_QUERY, SearchFilters(violence_type=["arrest"]), size=5, sort="relevance")
-    return DemoResult(engine, crawl, store.count(), by_type, sample)
+    model = find_trained_model(settings)
+    classifier = f"transformer {model.name}" if model else "keywords-placeholder (build the transformer with `vigia train --offline`)"
+    return DemoResult(engine, classifier, crawl, store.count(), by_type, sample)
 
 
 def _count_terms(store: Store, field: str) -> dict[str, int]:
