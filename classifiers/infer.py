@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .base import Tags
-from .places import event_departments, find_places
+from .location import event_location
 
 if TYPE_CHECKING:
     from vigia.config import Settings
@@ -54,8 +54,7 @@ def tags_from_scores(
     tags = Tags(violence_type=chosen["violence_type"], actor=chosen["actor"], in_el_salvador=in_sv,
                 scores={k: round(float(v), 4) for k, v in scores.items()})
     if tags.violence_type and in_sv:
-        places = find_places(f"{title}\n{text}")
-        tags.department, tags.municipality = event_departments(places), places.municipalities
+        tags.department, tags.municipality = event_location(title, text)
     return tags
 
 

@@ -11,7 +11,8 @@ import re
 from collections.abc import Sequence
 
 from .base import Tags
-from .places import event_departments, find_places, fold
+from .location import event_location
+from .places import find_places, fold
 from .taxonomy import load_taxonomy
 
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
@@ -58,6 +59,5 @@ class KeywordTagger:
         if tags.violence_type:
             tags.violence_type.sort()
             tags.actor = sorted(l.id for l, _, _ in self._rules if l.field == "actor" and scores[l.id] > 0)
-            tags.department = event_departments(places)
-            tags.municipality = places.municipalities
+            tags.department, tags.municipality = event_location(title, text)
         return tags

@@ -41,13 +41,32 @@ class Place(NamedTuple):
     district: str | None = None
 
 
+class Mention(NamedTuple):
+    """One place named in a text: where (character span of the accent-folded text) and which."""
+
+    start: int
+    end: int
+    place: Place
+
+
 @dataclass
 class PlaceMatches:
-    """What a text names, in order of first mention, without duplicates."""
+    """What a text names, in order of first mention, without duplicates; ``mentions`` keeps every
+    occurrence so a caller can judge each one by its context (``location.py``)."""
 
     departments: list[str] = field(default_factory=list)
     municipalities: list[str] = field(default_factory=list)
     districts: list[str] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, mentions: list[Mention]) -> PlaceMatches:
+        """The matches made of these mentions (in their order)."""
+        result = cls()
+        for mention in mentions:
+            result.add(mention.place)
+            result.mentions.append(mention)
+        return result
 
     def add(self, place: Place) -> None:
         for values, value in (
@@ -107,6 +126,7 @@ class Gazetteer:
         blocked = [m.span() for p in self._phrases for m in p.finditer(folded)]
         sure: list[tuple[int, list[Place]]] = []
         pending: list[tuple[int, list[Place]]] = []
+        ends: dict[int, int] = {}
         department_only: set[int] = set()  # where a department name qualifies the place before it
         for match in self._pattern.finditer(folded):
             start, end = match.span()
@@ -116,6 +136,7 @@ class Gazetteer:
             if self._before.search(before) or self._after.match(after):
                 continue
             readings = self.readings[match.group(1)]
+            ends[start] = end
             if start in department_only or _DEPARTMENT_CUE.search(before):
                 readings = [p for p in readings if p.municipality is None] or readings
             elif len(readings) > 1:
@@ -141,28 +162,7 @@ class Gazetteer:
                 chosen.append((start, in_context[0]))
             elif len({p.department for p in readings}) == 1:
                 chosen.append((start, Place(readings[0].department)))
-        result = PlaceMatches()
-        for _, place in sorted(chosen, key=lambda item: item[0]):
-            result.add(place)
-        return result
-
-
-CAPITAL = "San Salvador"
-
-
-def event_departments(matches: PlaceMatches) -> list[str]:
-    """The departments where the reported events most likely happened. The capital is the seat
-    of courts, ministries and newsrooms, so "San Salvador" named only as the city is dropped when
-    other departments are named (measured on the dev sets: precision 0.69 → 0.77, recall −1.6 pt)."""
-    departments = list(matches.departments)
-    if CAPITAL in departments and len(departments) > 1:
-        readings = gazetteer().readings
-        capital_districts = {
-            d for d in matches.districts for p in readings.get(fold(d), []) if p.department == CAPITAL
-        }
-        if capital_districts <= {CAPITAL}:
-            departments.remove(CAPITAL)
-    return departments
+        return PlaceMatches.of([Mention(start, ends[start], place) for start, place in sorted(chosen, key=lambda item: item[0])])
 
 
 @lru_cache(maxsize=1)
