@@ -25,6 +25,22 @@ class Tags:
     scores: dict[str, float] = field(default_factory=dict)
 
 
+NAMED_GANGS = {"ms13", "barrio18"}
+
+
+def consistent_labels(violence_type: list[str], actor: list[str]) -> tuple[list[str], list[str]]:
+    """Apply the labelling conventions every tagger shares: feminicide implies homicide;
+    ``gang_unspecified`` only when no gang is named; actors only of reported violence (the dev
+    sets' actor precision on a general feed rose 0.59 → 0.66 with this, see the model card)."""
+    violence = set(violence_type)
+    if "feminicide" in violence:
+        violence.add("homicide")
+    actors = set(actor) if violence else set()
+    if actors & NAMED_GANGS:
+        actors.discard("gang_unspecified")
+    return sorted(violence), sorted(actors)
+
+
 class Tagger(Protocol):
     """Tags (title, text) pairs in batches; ``name`` is stored with each article."""
 

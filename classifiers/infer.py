@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .base import Tags
+from .base import Tags, consistent_labels
 from .location import event_location
 
 if TYPE_CHECKING:
@@ -46,12 +46,11 @@ def model_input(title: str, text: str) -> str:
 def tags_from_scores(
     title: str, text: str, scores: dict[str, float], thresholds: dict[str, float], fields: dict[str, list[str]]
 ) -> Tags:
-    """Turn probabilities into tags: thresholds, feminicide ⇒ homicide, places only for violence."""
-    chosen = {name: sorted(l for l in ids if scores[l] >= thresholds[l]) for name, ids in fields.items()}
-    if "feminicide" in chosen["violence_type"] and "homicide" not in chosen["violence_type"]:
-        chosen["violence_type"] = sorted(chosen["violence_type"] + ["homicide"])
+    """Turn probabilities into tags: thresholds, the shared label conventions, places only for violence."""
+    chosen = {name: [l for l in ids if scores[l] >= thresholds[l]] for name, ids in fields.items()}
+    violence_type, actor = consistent_labels(chosen["violence_type"], chosen["actor"])
     in_sv = scores.get(IN_EL_SALVADOR, 1.0) >= thresholds.get(IN_EL_SALVADOR, 0.5)
-    tags = Tags(violence_type=chosen["violence_type"], actor=chosen["actor"], in_el_salvador=in_sv,
+    tags = Tags(violence_type=violence_type, actor=actor, in_el_salvador=in_sv,
                 scores={k: round(float(v), 4) for k, v in scores.items()})
     if tags.violence_type and in_sv:
         tags.department, tags.municipality = event_location(title, text)

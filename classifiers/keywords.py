@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .base import Tags
+from .base import Tags, consistent_labels
 from .location import event_location
 from .places import find_places, fold
 from .taxonomy import load_taxonomy
@@ -33,6 +33,7 @@ class KeywordTagger:
     def __init__(self) -> None:
         taxonomy = load_taxonomy()
         self._rules = [(label, _compile(label.cues), _compile(label.negative_context)) for label in taxonomy.labels]
+        self._violence_ids = {label.id for label in taxonomy.labels if label.field == "violence_type"}
 
     def tag(self, docs: Sequence[tuple[str, str]]) -> list[Tags]:
         return [self._tag_one(title, text) for title, text in docs]
@@ -50,14 +51,13 @@ class KeywordTagger:
         full = f"{title or ''}\n{text or ''}"
         scores = self.label_scores(title, text)
         tags = Tags(scores=scores)
-        tags.violence_type = [l.id for l, _, _ in self._rules if l.field == "violence_type" and scores[l.id] > 0]
-        if "feminicide" in tags.violence_type and "homicide" not in tags.violence_type:
-            tags.violence_type.append("homicide")
-            scores["homicide"] = scores["feminicide"]
+        found = [l.id for l, _, _ in self._rules if scores[l.id] > 0]
+        violence = [l for l in found if l in self._violence_ids]
+        if "feminicide" in violence:
+            scores["homicide"] = max(scores["homicide"], scores["feminicide"])
+        tags.violence_type, tags.actor = consistent_labels(violence, [l for l in found if l not in self._violence_ids])
         places = find_places(full)
         tags.in_el_salvador = bool(places.departments) or bool(_SALVADOR.search(fold(full).lower()))
         if tags.violence_type:
-            tags.violence_type.sort()
-            tags.actor = sorted(l.id for l, _, _ in self._rules if l.field == "actor" and scores[l.id] > 0)
             tags.department, tags.municipality = event_location(title, text)
         return tags
