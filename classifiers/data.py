@@ -102,12 +102,12 @@ def join_labels(labels_path: Path, articles_path: Path, split: str | None = None
 
 
 def load_mx(shared: Path, data_dir: Path = DATA_DIR) -> list[Example]:
-    """Our labels for La Jornada Zacatecas articles, with the texts read from ``shared``."""
-    labels = data_dir / "mx_ljz_labels.jsonl"
+    """Our labels for La Jornada Zacatecas articles (``mx_ljz_labels*.jsonl``, one file per
+    labelling round), with the texts read from ``shared``."""
     articles = shared / "corpora" / MX_CORPUS / "articles.jsonl"
-    if not labels.is_file() or not articles.is_file():
+    if not articles.is_file():
         return []
-    return join_labels(labels, articles)
+    return [e for labels in sorted(data_dir.glob("mx_ljz_labels*.jsonl")) for e in join_labels(labels, articles)]
 
 
 def load_dev(shared: Path, corpus: str) -> list[Example]:
