@@ -21,6 +21,7 @@ from vigia.boilerplate import strip_boilerplate
 from vigia.cli import app
 from vigia.dates import first_plausible
 from vigia.extract import ExtractHints, NoArticle, extract
+from vigia.models import doc_id
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
 SHARED_ES = (
@@ -448,3 +449,13 @@ def test_salvadoran_benchmark_pages_keep_their_reporting(name: str) -> None:
         if snippet not in f"{article.title}\n{article.text}"
     ]
     assert not missing
+
+
+def test_a_canonical_url_on_another_site_is_ignored() -> None:
+    """The canonical URL is the document id: a page may not claim another outlet's article."""
+    body = "".join(f"<p>La Policía informó que el hecho ocurrió en el cantón número {i} del distrito.</p>" for i in range(8))
+    page = f'<html><head><title>Nota</title><link rel="canonical" href="{{}}"></head><body><article>{body}</article></body></html>'
+    foreign = extract(page.format("https://otro-diario.example/nota-ajena"), "https://diario.example/nota")
+    assert foreign.canonical_url is None and foreign.id == doc_id("https://diario.example/nota")
+    own = extract(page.format("https://www.diario.example/nota-canonica"), "https://diario.example/nota?utm_source=x")
+    assert own.canonical_url == "https://www.diario.example/nota-canonica"

@@ -262,12 +262,16 @@ def detect_language(text: str, fallback: str = "") -> str | None:
 
 
 def _canonical(found: str | None, url: str) -> str | None:
+    """The page's canonical URL, if it stays on the page's own site: the canonical URL is the
+    document's identity, so a page must not be able to claim another site's article."""
     absolute = _absolute(found, url)
-    return (
-        absolute
-        if absolute and urlsplit(absolute).scheme in ("http", "https")
-        else None
-    )
+    if not absolute or urlsplit(absolute).scheme not in ("http", "https"):
+        return None
+    return absolute if _site(absolute) == _site(url) else None
+
+
+def _site(url: str) -> str:
+    return (urlsplit(url).hostname or "").removeprefix("www.").removeprefix("m.")
 
 
 def _absolute(link: str | None, base: str) -> str | None:
