@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vigia.config import Settings, get_settings
+from vigia.engine_client import EngineResponseError
 
 app = typer.Typer(
     help="Vigía: monitor news about violence in El Salvador (crawl, extract, classify, index, search).",
@@ -215,6 +216,21 @@ def sources_status(
             f"[red]{row['errors_24h']}[/]" if row["errors_24h"] else "0",
         )
     Console().print(table)
+
+
+@index_app.command("status")
+def index_status(engine: EngineChoice | None = EngineOption) -> None:
+    """Per index alias: the indices behind it and how many documents they hold."""
+    store = open_store(engine)
+    with user_errors():
+        for name in store.templates():
+            alias = store.alias(name)
+            try:
+                indices = sorted(store.client.request("GET", f"/_alias/{alias}"))
+            except EngineResponseError:
+                console.print(f"{alias}: missing (create it with `vigia index init`)")
+                continue
+            console.print(f"{alias} → {', '.join(indices)}: {store.count(name)} documents")
 
 
 def _parse_day(value: str | None, option: str):

@@ -146,13 +146,6 @@ class Store:
         try:
             self._call("POST", "/_analyze", body=probe)
         except EngineResponseError:
-            log.warning(
-                "%s at %s lacks Spanish analysis (no analysis-common module, as in the Elasticsearch test "
-                "distribution): title and text use the standard analyzer with Spanish stop words, "
-                "without stemming or accent folding",
-                self.client.kind,
-                self.client.url,
-            )
             return "fallback"
         return "spanish"
 
@@ -172,6 +165,14 @@ class Store:
         """Create or update every template, its first index and write alias; idempotent."""
         done = []
         try:
+            if self.analysis_mode == "fallback":
+                log.warning(
+                    "%s at %s lacks Spanish analysis (no analysis-common module, as in the Elasticsearch test "
+                    "distribution): title and text use the standard analyzer with Spanish stop words, "
+                    "without stemming or accent folding",
+                    self.client.kind,
+                    self.client.url,
+                )
             for name, body in self.templates().items():
                 alias = self.alias(name)
                 self._call("PUT", f"/_index_template/{alias}", body=body)
