@@ -59,7 +59,6 @@ class EngineStatus:
     health: str | None = None
     pid: int | None = None
     log_file: str | None = None
-    version: str | None = None
 
 
 def _as_root() -> bool:

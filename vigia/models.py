@@ -112,7 +112,7 @@ class Article:
 
     def to_doc(self) -> dict[str, Any]:
         """The JSON document stored in the index (datetimes as ISO 8601)."""
-        return _jsonable(dataclasses.asdict(self))
+        return jsonable(dataclasses.asdict(self))
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Article:
@@ -130,11 +130,12 @@ def _parse_dt(value: str | datetime | None) -> datetime | None:
     return value
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """Datetimes as ISO 8601, recursively: the form documents take in the index."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value

@@ -26,7 +26,7 @@ from typing import Any
 
 from vigia.config import Settings
 from vigia.engine_client import EngineAuthError, EngineClient, EngineResponseError, EngineUnavailable
-from vigia.models import Article, Revision, doc_id
+from vigia.models import Article, Revision, doc_id, jsonable
 
 log = logging.getLogger(__name__)
 
@@ -322,7 +322,7 @@ class Store:
         lines = []
         for doc in docs:
             lines.append(json.dumps({"index": {"_index": self.alias(name)}}).encode())
-            lines.append(json.dumps(doc, ensure_ascii=False, default=_json_default).encode())
+            lines.append(json.dumps(jsonable(doc), ensure_ascii=False).encode())
         if lines:
             failed = self._bulk(b"\n".join(lines) + b"\n")
             if failed:
@@ -525,11 +525,3 @@ def _chunks_by_bytes(articles: Iterable[Article], max_bytes: int) -> Iterator[li
 
 def _backoff(attempt: int) -> None:
     time.sleep(min(30.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
