@@ -2,7 +2,7 @@
 
     python benchmarks/bulk_indexing.py [--docs 20000] [--engines elasticsearch,opensearch]
 
-Starts (or reuses) the local engines of a benchmark home, then for each engine indexes the
+Starts (or reuses) the local engines of a benchmark home (stopping those it started), then for each engine indexes the
 same synthetic Spanish articles twice into fresh indices with the same template: once with
 the raw helper (`elasticsearch.helpers.streaming_bulk` / `opensearchpy.helpers.streaming_bulk`,
 default settings) and once through `Store.upsert`. Rounds alternate the order. Target: the
@@ -32,12 +32,16 @@ from vigia.store import Store  # noqa: E402
 HOME = Path(__file__).resolve().parent.parent / ".vigia-bench"
 
 
-def fresh_store(kind: str) -> Store:
-    settings = Settings(
+def bench_settings(kind: str) -> Settings:
+    return Settings(
         home=HOME,
         engine=EngineSettings(kind=kind, elasticsearch_port=9232, opensearch_port=9272),
         index=IndexSettings(prefix=f"bench{uuid.uuid4().hex[:8]}"),
     )
+
+
+def fresh_store(kind: str) -> Store:
+    settings = bench_settings(kind)
     local_engine(settings).start()
     store = Store(settings)
     store.init_indices()
@@ -74,6 +78,8 @@ def main() -> None:
     print(f"{args.docs} synthetic Spanish articles, {mb:.1f} MB of text, {args.rounds} rounds per engine")
     print(f"{'engine':<14}{'streaming_bulk docs/s':>24}{'vigia store docs/s':>22}{'ratio':>8}")
     for kind in args.engines.split(","):
+        engine = local_engine(bench_settings(kind))
+        started_here = not engine.status().running
         rates: dict[str, list[float]] = {"raw": [], "store": []}
         for round_ in range(args.rounds):
             order = ["raw", "store"] if round_ % 2 == 0 else ["store", "raw"]
@@ -84,10 +90,11 @@ def main() -> None:
                 store.refresh()
                 assert store.count() == args.docs, "not every document was indexed"
                 rates[name].append(args.docs / elapsed)
-                store.client.request("DELETE", f"/{store.prefix}-*")
-                store.client.request("DELETE", f"/_index_template/{store.prefix}-*")
+                store.drop_indices()
         raw, ours = statistics.median(rates["raw"]), statistics.median(rates["store"])
         print(f"{kind:<14}{raw:>24.0f}{ours:>22.0f}{ours / raw:>8.2f}   (target ≥ 0.90)")
+        if started_here:
+            engine.stop()
 
 
 if __name__ == "__main__":

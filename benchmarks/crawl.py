@@ -51,12 +51,6 @@ def fetch_pages(web: TestWeb, server_url: str) -> list[FetchedPage]:
     return pages
 
 
-def drop(store: Store) -> None:
-    for name in store.templates():
-        store.client.request("DELETE", f"/_index_template/{store.alias(name)}")
-    store.client.request("DELETE", f"/{store.prefix}-*")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", choices=["elasticsearch", "opensearch"], default=None)
@@ -73,7 +67,7 @@ def main() -> None:
         fetch_settings = settings_for(base, server.url, args.batch_size)
         fetched, _ = run_crawl_subprocess(fetch_settings, CrawlPlan(revisit_hours=0), fetch_only=True)
         rates["fetch"] = n / fetched.elapsed_s
-        drop(Store(fetch_settings))
+        Store(fetch_settings).drop_indices()
 
         # 2-4. extract, classify, index alone, on the same pages
         stage_settings = settings_for(base, server.url, args.batch_size)
@@ -91,14 +85,14 @@ def main() -> None:
         for i in range(0, len(extracted.articles), args.batch_size):
             pipeline.index(extracted.articles[i : i + args.batch_size])
         rates["index"] = len(extracted.articles) / (time.perf_counter() - started)
-        drop(store)
+        store.drop_indices()
 
         # 5. end to end: fetch → extract → classify → index, overlapping
         e2e_settings = settings_for(base, server.url, args.batch_size)
         result, _ = run_crawl_subprocess(e2e_settings, CrawlPlan(revisit_hours=0))
         indexed = result.total("new")
         end_to_end = indexed / result.elapsed_s
-        drop(Store(e2e_settings))
+        Store(e2e_settings).drop_indices()
 
     slowest = min(rates, key=rates.get)  # type: ignore[arg-type]
     ratio = end_to_end / rates[slowest]

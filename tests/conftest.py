@@ -75,14 +75,8 @@ def store(settings: Settings) -> Iterator[Store]:
     store = Store(settings)
     store.init_indices()
     yield store
-    drop_indices(store)
+    store.drop_indices()
     store.close()
-
-
-def drop_indices(store: Store) -> None:
-    for name in store.templates():
-        store.client.request("DELETE", f"/_index_template/{store.alias(name)}")
-    store.client.request("DELETE", f"/{store.prefix}-*")
 
 
 @pytest.fixture

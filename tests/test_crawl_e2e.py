@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import ENGINES, drop_indices, make_settings
+from conftest import ENGINES, make_settings
 from crawler.run import CrawlResult, _settings_file, run_crawl_subprocess
 from crawler.spiders.news import CrawlPlan
 from crawler.testweb.server import (
@@ -69,7 +69,7 @@ def crawled(request: pytest.FixtureRequest, running_engines: dict) -> Iterator[C
         store = Store(settings)
         result, log = run_crawl_subprocess(settings, plan_for(settings))
         yield Crawled(settings, store, web, result, log)
-        drop_indices(store)
+        store.drop_indices()
         store.close()
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from conftest import drop_indices, make_settings
+from conftest import make_settings
 from crawler.run import CrawlResult, job_dir_for, run_crawl_subprocess, start_crawl_subprocess
 from crawler.spiders.news import CrawlPlan
 from crawler.testweb.server import TestWeb, TestWebServer
@@ -58,4 +58,4 @@ def test_killed_backfill_resumes_without_refetching(settings: Settings, tmp_path
             assert store.indexed_urls(expected) == expected
             assert not job_dir.exists(), "a finished backfill clears its job directory"
         finally:
-            drop_indices(Store(settings))
+            Store(settings).drop_indices()

@@ -17,7 +17,7 @@ import pytest
 
 from pydantic import SecretStr
 
-from conftest import ENGINES, REPO, SPARE_PORTS, TEST_PORTS, drop_indices, make_settings
+from conftest import ENGINES, REPO, SPARE_PORTS, TEST_PORTS, make_settings
 from vigia.engine import local_engine
 from vigia.models import Article
 from vigia.store import SearchFilters, Store, StoreError
@@ -134,7 +134,7 @@ def test_spanish_analysis_or_fallback_warning(settings, caplog: pytest.LogCaptur
             assert store.search("policías").total == 1
             assert store.search("de los").total == 0  # Spanish stop words only
     finally:
-        drop_indices(store)
+        store.drop_indices()
 
 
 def test_wrong_credentials_give_a_clear_error(settings) -> None:

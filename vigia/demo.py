@@ -3,7 +3,7 @@
 Starts the local engine, serves the replayable test web (every registry outlet, on 127.0.0.1),
 crawls it with the real Scrapy crawler through the registry's hostnames, extracts, classifies
 and indexes, then prints what was indexed and a sample search. The demo writes to its own
-indices (prefix ``demo``), so its fixture articles never mix with live ones.
+indices (prefix ``demo``, recreated on each run), so its fixture articles never mix with live ones.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def run_demo(settings: Settings) -> DemoResult:
     engine = local_engine(settings).start()
     settings = settings.model_copy(update={"index": settings.index.model_copy(update={"prefix": DEMO_PREFIX})})
     store = Store.from_settings(settings)
+    store.drop_indices()  # every demo starts from an empty index, tagged by today's classifier
     store.init_indices()
     crawl = crawl_testweb(settings)
     store.refresh()

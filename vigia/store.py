@@ -186,6 +186,17 @@ class Store:
         self.__dict__.pop("_article_indices", None)
         return done
 
+    def drop_indices(self) -> None:
+        """Delete this prefix's indices and templates (demo runs, tests, benchmarks)."""
+        for name in self.templates():
+            try:
+                self._call("DELETE", f"/_index_template/{self.alias(name)}")
+            except EngineResponseError as exc:
+                if exc.status != 404:
+                    raise
+        self._call("DELETE", f"/{self.prefix}-*")
+        self.__dict__.pop("_article_indices", None)
+
     def _alias_exists(self, alias: str) -> bool:
         try:
             self._call("GET", f"/_alias/{alias}")
