@@ -92,7 +92,7 @@ def test_search_filters_highlight_and_histogram(store: Store) -> None:
     assert all("arrest" in h.article.violence_type and h.article.department == ["La Libertad"] for h in page.hits)
     assert any("<mark>" in fragment for h in page.hits for fragment in h.highlight.get("text", []))
 
-    until = BASE_DATE + timedelta(hours=24)
+    until = BASE_DATE + timedelta(hours=23)  # inclusive
     assert store.count(filters=SearchFilters(until=until)) == 24
     days = store.histogram("day", split_by="violence_type")
     assert sum(d["count"] for d in days) == 40

@@ -66,6 +66,23 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     raise typer.Exit(code)
 
 
+SV_TIME = ZoneInfo("America/El_Salvador")
+
+
+def day_option(help: str):  # noqa: A002 (typer's word)
+    """A YYYY-MM-DD option; typer rejects other forms with a message naming the format."""
+    return typer.Option(None, formats=["%Y-%m-%d"], help=help)
+
+
+def day_start(day: datetime | None) -> datetime | None:
+    return day.replace(tzinfo=SV_TIME) if day else None
+
+
+def day_end(day: datetime | None) -> datetime | None:
+    """The last second of the day: --until is inclusive in every command."""
+    return day.replace(hour=23, minute=59, second=59, tzinfo=SV_TIME) if day else None
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Expected failures (engine down, bad credentials, bad input) become one line, not a trace."""
@@ -135,15 +152,14 @@ def index_init(engine: EngineChoice | None = EngineOption) -> None:
 
 
 # -- crawling (crawler/) ----------------------------------------------------------------------
-SV_TIME = ZoneInfo("America/El_Salvador")
 sources_app = typer.Typer(help="The outlets of the source registry (crawler/sources.yaml).", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 
 
 @app.command("crawl")
 def crawl(
-    since: datetime | None = typer.Option(None, formats=["%Y-%m-%d"], help="Backfill from this day (El Salvador time)."),
-    until: datetime | None = typer.Option(None, formats=["%Y-%m-%d"], help="Backfill up to this day, inclusive."),
+    since: datetime | None = day_option("Backfill from this day (YYYY-MM-DD, El Salvador time)."),
+    until: datetime | None = day_option("Backfill up to this day, inclusive."),
     source: list[str] = typer.Option([], "--source", "-s", help="Only these registry ids (repeatable)."),
     url: str | None = typer.Option(None, "--url", help="Fetch, extract, classify and index this one page."),
     engine: EngineChoice | None = EngineOption,
@@ -160,8 +176,8 @@ def crawl(
     plan = CrawlPlan(
         mode="url" if url else "backfill" if since or until else "incremental",
         sources=tuple(source),
-        since=since.replace(tzinfo=SV_TIME) if since else None,
-        until=until.replace(hour=23, minute=59, second=59, tzinfo=SV_TIME) if until else None,
+        since=day_start(since),
+        until=day_end(until),
         url=url,
         revisit_hours=settings.crawl.revisit_hours,
         max_listing_pages=settings.crawl.max_listing_pages,
@@ -233,20 +249,6 @@ def index_status(engine: EngineChoice | None = EngineOption) -> None:
             console.print(f"{alias} → {', '.join(indices)}: {store.count(name)} documents")
 
 
-def _parse_day(value: str | None, option: str):
-    """A YYYY-MM-DD day as the start of that day in El Salvador."""
-    from datetime import date, datetime
-    from zoneinfo import ZoneInfo
-
-    if value is None:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} {value!r} is not a date: use YYYY-MM-DD, e.g. {option} 2024-03-27")
-    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo("America/El_Salvador"))
-
-
 @app.command("extract")
 def extract_pages(
     inputs: list[str] = typer.Argument(..., metavar="FILE_OR_URL", help="Pages: .html or .html.gz files, or http(s) URLs."),
@@ -282,8 +284,8 @@ def search(
     actor: list[str] = typer.Option([], "--actor", "-a", help="Actor id (repeatable), e.g. ms13."),
     department: list[str] = typer.Option([], "--department", "-d", help="Department (repeatable), e.g. 'San Salvador'."),
     source: list[str] = typer.Option([], "--source", "-s", help="Outlet id (repeatable), e.g. elfaro."),
-    since: str = typer.Option(None, help="Published on or after this day (YYYY-MM-DD, El Salvador time)."),
-    until: str = typer.Option(None, help="Published before this day (YYYY-MM-DD)."),
+    since: datetime | None = day_option("Published on or after this day (YYYY-MM-DD, El Salvador time)."),
+    until: datetime | None = day_option("Published on or before this day, inclusive."),
     limit: int = typer.Option(10, min=1, max=1000, help="How many articles to show."),
     stories: bool = typer.Option(False, "--stories", help="One article per story (collapse wire copies)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
@@ -292,9 +294,12 @@ def search(
     """Find indexed articles by what, who and where; newest first."""
     from vigia.store import SearchFilters
 
+    check_known("--type", violence_type, "violence_type")
+    check_known("--actor", actor, "actor")
+    check_known("--department", department, "department")
     filters = SearchFilters(
         violence_type=violence_type, actor=actor, department=department, source=source,
-        since=_parse_day(since, "--since"), until=_parse_day(until, "--until"),
+        since=day_start(since), until=day_end(until),
     )  # fmt: skip
     store = open_store(engine)
     with user_errors():
@@ -306,13 +311,20 @@ def search(
     print_hits(page)
 
 
+def check_known(option: str, values: list[str], field: str) -> None:
+    """Filter values must be taxonomy ids or department names: a typo would silently match nothing."""
+    from classifiers.places import gazetteer
+    from classifiers.taxonomy import load_taxonomy
+
+    known = gazetteer().departments if field == "department" else load_taxonomy().ids(field)
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        fail(f"{option} {', '.join(map(repr, unknown))} is not known; use one of: {', '.join(known)}")
+
+
 def print_hits(page) -> None:
-    from zoneinfo import ZoneInfo
-
     from rich.markup import escape
-    from rich.table import Table
 
-    local = ZoneInfo("America/El_Salvador")
     table = Table(title=f"{page.total} articles", show_lines=True)
     for column in ("published", "source", "title / match", "tags"):
         table.add_column(column)
@@ -321,7 +333,7 @@ def print_hits(page) -> None:
         # Crawled text is hostile input: escape it before it meets rich's markup.
         snippet = escape(" … ".join(hit.highlight.get("text", [])[:1])).replace("<mark>", "[bold]").replace("</mark>", "[/bold]")
         table.add_row(
-            a.published_at.astimezone(local).strftime("%Y-%m-%d %H:%M") if a.published_at else "?",
+            a.published_at.astimezone(SV_TIME).strftime("%Y-%m-%d %H:%M") if a.published_at else "?",
             escape(a.source),
             f"{escape(a.title)}\n[dim]{snippet}[/dim]" if snippet else escape(a.title),
             escape(", ".join(a.violence_type + a.actor + a.department)),
