@@ -151,6 +151,21 @@ def index_init(engine: EngineChoice | None = EngineOption) -> None:
     console.print(f"ready: {', '.join(names)} on {store.client.kind} at {store.client.url} (analysis: {store.analysis_mode})")
 
 
+@index_app.command("status")
+def index_status(engine: EngineChoice | None = EngineOption) -> None:
+    """Per index alias: the indices behind it and how many documents they hold."""
+    store = open_store(engine)
+    with user_errors():
+        for name in store.templates():
+            alias = store.alias(name)
+            try:
+                indices = sorted(store.client.request("GET", f"/_alias/{alias}"))
+            except EngineResponseError:
+                console.print(f"{alias}: missing (create it with `vigia index init`)")
+                continue
+            console.print(f"{alias} → {', '.join(indices)}: {store.count(name)} documents")
+
+
 # -- crawling (crawler/) ----------------------------------------------------------------------
 sources_app = typer.Typer(help="The outlets of the source registry (crawler/sources.yaml).", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
@@ -232,21 +247,6 @@ def sources_status(
             f"[red]{row['errors_24h']}[/]" if row["errors_24h"] else "0",
         )
     Console().print(table)
-
-
-@index_app.command("status")
-def index_status(engine: EngineChoice | None = EngineOption) -> None:
-    """Per index alias: the indices behind it and how many documents they hold."""
-    store = open_store(engine)
-    with user_errors():
-        for name in store.templates():
-            alias = store.alias(name)
-            try:
-                indices = sorted(store.client.request("GET", f"/_alias/{alias}"))
-            except EngineResponseError:
-                console.print(f"{alias}: missing (create it with `vigia index init`)")
-                continue
-            console.print(f"{alias} → {', '.join(indices)}: {store.count(name)} documents")
 
 
 @app.command("extract")
