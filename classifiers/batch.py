@@ -16,15 +16,18 @@ REQUIRED = ("id", "title", "text")
 
 
 def read_classify_input(path: Path) -> Iterator[tuple[str, str, str]]:
-    """(id, title, text) per line; a missing or non-string field is an error naming line and field."""
+    """(id, title, text) per line; a missing or non-string field is an error naming line and field.
+    A null title (real feeds have untitled items) reads as an empty one."""
     seen: set[str] = set()
     for number, obj in read_jsonl(path):
         missing = [key for key in REQUIRED if key not in obj]
         if missing:
             raise ValueError(f"{path}:{number}: missing field(s) {missing}; each line needs id, title and text")
+        if obj["title"] is None:
+            obj["title"] = ""
         wrong = [key for key in REQUIRED if not isinstance(obj[key], str)]
         if wrong:
-            raise ValueError(f"{path}:{number}: field(s) {wrong} must be strings")
+            raise ValueError(f"{path}:{number}: field(s) {wrong} must be strings (title may be null)")
         if obj["id"] in seen:
             raise ValueError(f"{path}:{number}: duplicate id {obj['id']!r}")
         seen.add(obj["id"])

@@ -64,12 +64,19 @@ def test_classify_round_trips_ids(tmp_path: Path) -> None:
     assert "homicide" in out[0]["violence_type"] and out[1]["violence_type"] == []
 
 
+def test_classify_reads_a_null_title_as_empty(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": "a", "title": null, "text": "Capturan a dos pandilleros."}\n', encoding="utf-8")
+    assert list(read_classify_input(source)) == [("a", "", "Capturan a dos pandilleros.")]
+
+
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
         (['{"id": "a", "title": "t", "text": "x"}', '{"id": "b", "title": "t"}'], "in.jsonl:2: missing field(s) ['text']"),
         (['{"id": "a", "title": "t", "text": 3}'], "in.jsonl:1: field(s) ['text'] must be strings"),
         (['{"id": "a", "title": "t", "text": "x"}', "not json"], "in.jsonl:2: not valid JSON"),
+        (['{"id": "a", "title": null, "text": null}'], "in.jsonl:1: field(s) ['text'] must be strings"),
         (['{"id": "a", "title": "t", "text": "x"}', '{"id": "a", "title": "t", "text": "y"}'], "duplicate id 'a'"),
     ],
 )
