@@ -57,6 +57,15 @@ def tags_from_scores(
     return tags
 
 
+def token_windows(ids: list[int], max_length: int, max_chunks: int) -> list[list[int]]:
+    """The windows of one tokenised document, ``<s> piece </s>`` each, at most ``max_chunks``:
+    training and tagging cut articles the same way."""
+    bos, content, eos = ids[0], ids[1:-1], ids[-1]
+    size = max_length - 2
+    pieces = [content[i : i + size] for i in range(0, max(len(content), 1), size)][:max_chunks]
+    return [[bos, *piece, eos] for piece in pieces]
+
+
 def length_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
     """Indices grouped by similar length, so a batch pads little."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
@@ -105,19 +114,12 @@ class OnnxTagger:
         (logits,) = self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask})
         return logits
 
-    def _windows(self, ids: list[int]) -> list[list[int]]:
-        """The token windows of one document: ``<s> piece </s>``, at most ``max_chunks``."""
-        bos, content, eos = ids[0], ids[1:-1], ids[-1]
-        size = self.max_length - 2
-        pieces = [content[i : i + size] for i in range(0, max(len(content), 1), size)][: self.max_chunks]
-        return [[bos, *piece, eos] for piece in pieces]
-
     def probabilities(self, docs: Sequence[tuple[str, str]]) -> np.ndarray:
         """Label probabilities, one row per doc, columns in ``self.labels`` order."""
         encodings = self.tokenizer.encode_batch([model_input(t, x) for t, x in docs])
         windows, owner = [], []
         for doc, encoding in enumerate(encodings):
-            for window in self._windows(encoding.ids):
+            for window in token_windows(encoding.ids, self.max_length, self.max_chunks):
                 windows.append(window)
                 owner.append(doc)
         window_probs = np.zeros((len(windows), len(self.labels)), dtype=np.float32)

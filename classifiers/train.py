@@ -28,7 +28,7 @@ import numpy as np
 from .data import DATA_DIR, DEV_CORPORA, MX_CORPUS, Example, default_shared_dir, load_dev, load_mx, load_written
 from .encoder import file_sha256, load_tokenizer, prepare_base_model
 from .evaluate import evaluate_tagger
-from .infer import IN_EL_SALVADOR, OnnxTagger, classifier_root, model_input, tags_from_scores
+from .infer import IN_EL_SALVADOR, OnnxTagger, classifier_root, model_input, tags_from_scores, token_windows
 from .keywords import KeywordTagger
 from .taxonomy import load_taxonomy
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from vigia.config import Settings
 
 log = logging.getLogger(__name__)
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class TrainConfig:
     limit: int | None = None  # train on the first N examples (smoke runs)
     dev_limit: int | None = None  # evaluate on the first N rows of each dev set (smoke runs)
     max_chunks: int = 4  # windows read per article when pooling chunks
+    train_chunks: int = 4  # windows per training article; its score is its best window's, as at tagging
 
 
 def require_torch() -> None:
@@ -183,24 +184,53 @@ def _pad(seqs: Sequence[Any], index: np.ndarray) -> tuple[Any, Any]:
     return hidden, mask
 
 
-def encode_lower(model: EncoderClassifier, tokenizer: Any, docs: Sequence[Example], progress: Callable) -> list[Any]:
-    """Frozen-bottom hidden states for each doc's window, kept in fp16 without padding."""
+@dataclass
+class Windows:
+    """Frozen-bottom hidden states of every document's token windows (fp16, unpadded) and, per
+    window, the index of its document: long articles are read whole, in windows, as at tagging."""
+
+    states: list[Any]
+    owner: np.ndarray
+
+    def of(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The windows of ``docs`` and, for each, its position in ``docs``."""
+        position = {int(d): k for k, d in enumerate(docs)}
+        index = np.flatnonzero(np.isin(self.owner, docs))
+        return index, np.array([position[int(d)] for d in self.owner[index]], dtype=np.int64)
+
+
+def encode_lower(model: EncoderClassifier, tokenizer: Any, docs: Sequence[Example], max_length: int,
+                 max_chunks: int, progress: Callable) -> Windows:
+    """Run the frozen layers once over up to ``max_chunks`` windows of each document."""
     import torch
 
-    encodings = tokenizer.encode_batch([model_input(d.title, d.text) for d in docs])
-    lengths = [sum(e.attention_mask) for e in encodings]
-    states: list[Any] = [None] * len(docs)
-    order = sorted(range(len(docs)), key=lambda i: lengths[i])
+    windows, owner = [], []
+    for doc, encoding in enumerate(tokenizer.encode_batch([model_input(d.title, d.text) for d in docs])):
+        for window in token_windows(encoding.ids, max_length, max_chunks):
+            windows.append(window)
+            owner.append(doc)
+    states: list[Any] = [None] * len(windows)
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
     with torch.no_grad():
         for start in progress(range(0, len(order), 16), desc="encoding (frozen layers)"):
             index = order[start : start + 16]
-            width = max(lengths[i] for i in index)
-            ids = torch.tensor([encodings[i].ids[:width] for i in index])
-            mask = torch.tensor([encodings[i].attention_mask[:width] for i in index])
+            width = max(len(windows[i]) for i in index)
+            ids = torch.ones(len(index), width, dtype=torch.long)  # 1 = XLM-R <pad>
+            mask = torch.zeros(len(index), width, dtype=torch.long)
+            for row, i in enumerate(index):
+                ids[row, : len(windows[i])], mask[row, : len(windows[i])] = torch.tensor(windows[i]), 1
             hidden = model.lower(ids, mask)
             for row, i in enumerate(index):
-                states[i] = hidden[row, : lengths[i]].to(torch.float16).clone()
-    return states
+                states[i] = hidden[row, : len(windows[i])].to(torch.float16).clone()
+    return Windows(states, np.asarray(owner, dtype=np.int64))
+
+
+def doc_max(logits: Any, owner: Any, n_docs: int) -> Any:
+    """Each document's logits: the highest of its windows' (tagging keeps the highest probability)."""
+    import torch
+
+    out = torch.full((n_docs, logits.shape[1]), float("-inf"), dtype=logits.dtype)
+    return out.scatter_reduce(0, owner[:, None].expand_as(logits), logits, reduce="amax")
 
 
 def pooled(model: EncoderClassifier, states: list[Any], batch_size: int) -> Any:
@@ -210,22 +240,25 @@ def pooled(model: EncoderClassifier, states: list[Any], batch_size: int) -> Any:
         return torch.cat([model.upper(*_pad(states, idx)) for idx in _batches(len(states), batch_size)])
 
 
-def train_head(features: Any, y: Any, config: TrainConfig) -> Any:
-    """Linear heads on frozen embeddings (full-batch Adam, weight decay): the frozen baseline."""
+def train_head(features: Any, owner: np.ndarray, y: Any, config: TrainConfig) -> Any:
+    """Linear heads on frozen window embeddings (full-batch Adam, weight decay): the frozen baseline."""
     import torch
 
     head = torch.nn.Linear(features.shape[1], y.shape[1])
     optimizer = torch.optim.AdamW(head.parameters(), lr=config.head_learning_rate * 5, weight_decay=config.weight_decay)
     loss_fn = torch.nn.BCEWithLogitsLoss()
+    owner_t = torch.from_numpy(owner)
     for _ in range(config.head_steps):
         optimizer.zero_grad()
-        loss_fn(head(features), y).backward()
+        loss_fn(doc_max(head(features), owner_t, y.shape[0]), y).backward()
         optimizer.step()
     return head.eval()
 
 
-def fine_tune(model: EncoderClassifier, states: list[Any], y: Any, config: TrainConfig, progress: Callable) -> None:
-    """Train the top layers + head on the cached states (AdamW, linear decay, seeded order)."""
+def fine_tune(model: EncoderClassifier, windows: Windows, y: Any, config: TrainConfig, progress: Callable) -> None:
+    """Train the top layers + head on the cached states (AdamW, linear decay, seeded order of
+    documents; each document's loss is on its best window, so a label reported only late in a
+    long article is not forced onto its first window)."""
     import torch
 
     for p in model.bert.parameters():
@@ -238,15 +271,17 @@ def fine_tune(model: EncoderClassifier, states: list[Any], y: Any, config: Train
         weight_decay=config.weight_decay,
     )
     rng = np.random.default_rng(config.seed)
-    total = config.epochs * len(_batches(len(states), config.batch_size))
+    n_docs = y.shape[0]
+    total = config.epochs * len(_batches(n_docs, config.batch_size))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1.0 - step / max(total, 1)))
     loss_fn = torch.nn.BCEWithLogitsLoss()
     model.bert.train()
     bar = progress(total=total, desc="fine-tuning")
     for epoch in range(config.epochs):
-        for index in _batches(len(states), config.batch_size, rng):
-            hidden, mask = _pad(states, index)
-            loss = loss_fn(model.head(model.upper(hidden, mask)), y[torch.from_numpy(index)])
+        for docs in _batches(n_docs, config.batch_size, rng):
+            index, position = windows.of(docs)
+            logits = model.head(model.upper(*_pad(windows.states, index)))
+            loss = loss_fn(doc_max(logits, torch.from_numpy(position), len(docs)), y[torch.from_numpy(docs)])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -293,7 +328,8 @@ class _ProbabilityTagger:
 
 
 def export_onnx(model: EncoderClassifier, out_dir: Path) -> None:
-    """fp32 ONNX export (dynamic batch and length) + dynamic int8 quantisation of the weights."""
+    """fp32 ONNX export (dynamic batch and length) + dynamic int8 quantisation of the weights,
+    one scale per output channel."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -307,7 +343,9 @@ def export_onnx(model: EncoderClassifier, out_dir: Path) -> None:
                       "logits": {0: "batch"}},
         opset_version=17, dynamo=False,
     )
-    quantize_dynamic(str(fp32), str(out_dir / "model.onnx"), weight_type=QuantType.QInt8)
+    # Per-channel scales halve the int8 error of the label probabilities (dev: mean |Δp| vs fp32
+    # 0.018 → 0.008, decisions flipped at 0.5: 96 → 35 of 6,090) at the same size and speed.
+    quantize_dynamic(str(fp32), str(out_dir / "model.onnx"), weight_type=QuantType.QInt8, per_channel=True)
 
 
 def train(settings: Settings, config: TrainConfig | None = None, progress: bool = True,
@@ -345,10 +383,12 @@ def train(settings: Settings, config: TrainConfig | None = None, progress: bool 
     log.info("training on %d examples, %d dev rows, base %s", len(examples), len(all_dev), base_name)
 
     tokenizer = load_tokenizer(base_dir, config.max_length)
+    tokenizer.no_truncation()  # documents are cut into windows, as at tagging
+    tokenizer.no_padding()
     model = EncoderClassifier(base_dir, len(labels), config.trainable_layers)
     model.bert.eval()
-    train_states = encode_lower(model, tokenizer, examples, bar)
-    dev_states = encode_lower(model, tokenizer, all_dev, bar) if all_dev else []
+    train_windows = encode_lower(model, tokenizer, examples, config.max_length, config.train_chunks, bar)
+    dev_windows = encode_lower(model, tokenizer, all_dev, config.max_length, config.max_chunks, bar) if all_dev else None
 
     doc_key = {e.title + "\x00" + e.text: i for i, e in enumerate(all_dev)}
     candidates: dict[str, tuple[Any, dict[str, float]]] = {}
@@ -357,16 +397,19 @@ def train(settings: Settings, config: TrainConfig | None = None, progress: bool 
         reports["keywords-placeholder"] = {c: evaluate_tagger(KeywordTagger(), rows) for c, rows in dev.items()}
 
     frozen_upper = {k: v.clone() for k, v in model.bert.encoder.layer[model.cut :].state_dict().items()}
-    frozen_head = train_head(pooled(model, train_states, 32), y, config)
-    frozen_dev = pooled(model, dev_states, 32) if all_dev else None
-    fine_tune(model, train_states, y, config, bar)
+    frozen_head = train_head(pooled(model, train_windows.states, 32), train_windows.owner, y, config)
+    frozen_dev = pooled(model, dev_windows.states, 32) if dev_windows else None
+    fine_tune(model, train_windows, y, config, bar)
 
     chosen = "fine-tuned-top-layers"
     if all_dev:
         with torch.no_grad():
             dev_probs = {
-                "frozen-encoder+heads": torch.sigmoid(frozen_head(frozen_dev)).numpy(),
-                "fine-tuned-top-layers": torch.sigmoid(model.head(pooled(model, dev_states, 32))).numpy(),
+                name: torch.sigmoid(doc_max(head(features), torch.from_numpy(dev_windows.owner), len(all_dev))).numpy()
+                for name, head, features in (
+                    ("frozen-encoder+heads", frozen_head, frozen_dev),
+                    ("fine-tuned-top-layers", model.head, pooled(model, dev_windows.states, 32)),
+                )
             }
         for name, probs in dev_probs.items():
             thresholds = calibrate(probs, y_dev, labels)
