@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml | system-deps
 	rm -f $(VENV)/.installed-* && touch $@
 
 # The classifier, built from the project's data on the offline base model; cached by the hash
-# of its inputs (~20 minutes on 2 cores the first time, instant afterwards).
+# of its inputs (~45 minutes on 2 cores the first time, instant afterwards).
 model: install
 	$(BIN)/vigia train --offline
 

