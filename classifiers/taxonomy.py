@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 import yaml
 
 FIELDS = ("violence_type", "actor")
+TAXONOMY_FILE = Path(__file__).with_name("taxonomy.yaml")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Taxonomy:
 @lru_cache(maxsize=1)
 def load_taxonomy() -> Taxonomy:
     """Read the packaged ``taxonomy.yaml``; a malformed entry is an error that names it."""
-    data = yaml.safe_load(resources.files("classifiers").joinpath("taxonomy.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(TAXONOMY_FILE.read_text(encoding="utf-8"))
     labels = []
     for field in FIELDS:
         for label_id, entry in (data.get(field) or {}).items():

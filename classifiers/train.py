@@ -30,7 +30,7 @@ from .encoder import file_sha256, load_tokenizer, prepare_base_model
 from .evaluate import evaluate_tagger
 from .infer import IN_EL_SALVADOR, OnnxTagger, classifier_root, model_input, tags_from_scores, token_windows
 from .keywords import KeywordTagger
-from .taxonomy import load_taxonomy
+from .taxonomy import TAXONOMY_FILE, load_taxonomy
 
 if TYPE_CHECKING:
     import torch
@@ -90,7 +90,7 @@ def targets(examples: Sequence[Example], labels: list[str]) -> np.ndarray:
 def inputs_hash(config: TrainConfig, base_name: str, shared: Path | None) -> str:
     """Hash of everything the model depends on: data files, base weights, settings, recipe."""
     digest = hashlib.sha256()
-    files = sorted(DATA_DIR.glob("*.jsonl"))
+    files = sorted(DATA_DIR.glob("*.jsonl")) + [TAXONOMY_FILE]  # the cues take part in calibration
     if shared is not None:
         files += [shared / "corpora" / MX_CORPUS / "articles.jsonl"]
         files += [shared / "corpora" / c / name for c in DEV_CORPORA for name in ("dev_labels.jsonl",)]

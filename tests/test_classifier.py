@@ -36,6 +36,19 @@ def test_keyword_tagger_handles_empty_and_very_long_texts() -> None:
     assert set(long.scores) >= {"homicide", "ms13"} and all(0.0 <= v <= 1.0 for v in long.scores.values())
 
 
+@pytest.mark.parametrize(
+    ("text", "homicide"),
+    [
+        ("Un joven fue asesinado a balazos en Soyapango.", True),
+        ("La Policía descartó un homicidio: el surfista murió de muerte natural.", False),
+        ("¡Ten cuidado! Estas frutas pueden matar a tu perro.", False),
+    ],
+)
+def test_a_homicide_cue_is_cancelled_by_a_ruled_out_killing_or_an_animal(text: str, homicide: bool) -> None:
+    scores = KeywordTagger().label_scores("", text)
+    assert (scores["homicide"] > 0) is homicide
+
+
 def test_keyword_tagger_adds_homicide_to_feminicide() -> None:
     (tags,) = KeywordTagger().tag([("Feminicidio en Apopa", "Capturan a hombre por feminicidio de su pareja.")])
     assert {"feminicide", "homicide"} <= set(tags.violence_type)
