@@ -66,6 +66,38 @@ def token_windows(ids: list[int], max_length: int, max_chunks: int) -> list[list
     return [[bos, *piece, eos] for piece in pieces]
 
 
+def window_tokenizer(path: Path) -> Any:
+    """The model's tokenizer without truncation or padding: ``document_windows`` cuts documents."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def document_windows(tokenizer: Any, docs: Sequence[tuple[str, str]], max_length: int,
+                     max_chunks: int) -> tuple[list[list[int]], np.ndarray]:
+    """Every document's token windows, in order, and for each window the index of its document."""
+    windows, owner = [], []
+    for doc, encoding in enumerate(tokenizer.encode_batch([model_input(t, x) for t, x in docs])):
+        for window in token_windows(encoding.ids, max_length, max_chunks):
+            windows.append(window)
+            owner.append(doc)
+    return windows, np.asarray(owner, dtype=np.int64)
+
+
+def padded_batch(windows: Sequence[list[int]], batch: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The windows ``batch`` as one array padded with XLM-R's ``<pad>`` (1), and its attention mask."""
+    width = max(len(windows[i]) for i in batch)
+    ids = np.ones((len(batch), width), dtype=np.int64)
+    mask = np.zeros((len(batch), width), dtype=np.int64)
+    for row, i in enumerate(batch):
+        n = len(windows[i])
+        ids[row, :n], mask[row, :n] = windows[i], 1
+    return ids, mask
+
+
 def length_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
     """Indices grouped by similar length, so a batch pads little."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
@@ -84,7 +116,6 @@ class OnnxTagger:
     def __init__(self, model_dir: Path, settings: Settings | None = None, model_file: str = "model.onnx",
                  window: str | None = None) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         self.meta: dict[str, Any] = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
         self.name = f"{self.meta['name']}@{model_dir.name[:12]}"
@@ -99,9 +130,7 @@ class OnnxTagger:
         # In a crawl the other stages share the cores: idle ONNX threads must sleep, not spin.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(model_dir / model_file), options, providers=["CPUExecutionProvider"])
-        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self.tokenizer.no_truncation()
-        self.tokenizer.no_padding()
+        self.tokenizer = window_tokenizer(model_dir / "tokenizer.json")
         self.max_length = int(self.meta["max_length"])
         self.max_chunks = int(self.meta.get("max_chunks", 1)) if self.window == "chunks" else 1
         self.labels: list[str] = self.meta["labels"]
@@ -116,23 +145,12 @@ class OnnxTagger:
 
     def probabilities(self, docs: Sequence[tuple[str, str]]) -> np.ndarray:
         """Label probabilities, one row per doc, columns in ``self.labels`` order."""
-        encodings = self.tokenizer.encode_batch([model_input(t, x) for t, x in docs])
-        windows, owner = [], []
-        for doc, encoding in enumerate(encodings):
-            for window in token_windows(encoding.ids, self.max_length, self.max_chunks):
-                windows.append(window)
-                owner.append(doc)
+        windows, owner = document_windows(self.tokenizer, docs, self.max_length, self.max_chunks)
         window_probs = np.zeros((len(windows), len(self.labels)), dtype=np.float32)
         for batch in length_batches([len(w) for w in windows], self.batch_size):
-            width = max(len(windows[i]) for i in batch)
-            ids = np.ones((len(batch), width), dtype=np.int64)  # 1 = XLM-R <pad>
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, i in enumerate(batch):
-                n = len(windows[i])
-                ids[row, :n], mask[row, :n] = windows[i], 1
-            window_probs[batch] = 1.0 / (1.0 + np.exp(-self.forward(ids, mask)))
+            window_probs[batch] = 1.0 / (1.0 + np.exp(-self.forward(*padded_batch(windows, batch))))
         out = np.zeros((len(docs), len(self.labels)), dtype=np.float32)
-        np.maximum.at(out, np.asarray(owner, dtype=np.int64), window_probs)
+        np.maximum.at(out, owner, window_probs)
         return self.blend(docs, out) if self.keyword_weight else out
 
     def blend(self, docs: Sequence[tuple[str, str]], probs: np.ndarray) -> np.ndarray:

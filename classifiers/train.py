@@ -26,9 +26,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .data import DATA_DIR, DEV_CORPORA, MX_CORPUS, Example, default_shared_dir, load_dev, load_mx, load_written
-from .encoder import file_sha256, load_tokenizer, prepare_base_model
+from .encoder import file_sha256, prepare_base_model
 from .evaluate import evaluate_tagger
-from .infer import IN_EL_SALVADOR, OnnxTagger, classifier_root, model_input, tags_from_scores, token_windows
+from .infer import (
+    IN_EL_SALVADOR,
+    OnnxTagger,
+    classifier_root,
+    document_windows,
+    length_batches,
+    padded_batch,
+    tags_from_scores,
+    window_tokenizer,
+)
 from .keywords import KeywordTagger
 from .taxonomy import TAXONOMY_FILE, load_taxonomy
 
@@ -204,25 +213,16 @@ def encode_lower(model: EncoderClassifier, tokenizer: Any, docs: Sequence[Exampl
     """Run the frozen layers once over up to ``max_chunks`` windows of each document."""
     import torch
 
-    windows, owner = [], []
-    for doc, encoding in enumerate(tokenizer.encode_batch([model_input(d.title, d.text) for d in docs])):
-        for window in token_windows(encoding.ids, max_length, max_chunks):
-            windows.append(window)
-            owner.append(doc)
+    windows, owner = document_windows(tokenizer, [(d.title, d.text) for d in docs], max_length, max_chunks)
     states: list[Any] = [None] * len(windows)
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+    batches = list(length_batches([len(w) for w in windows], 16))
     with torch.no_grad():
-        for start in progress(range(0, len(order), 16), desc="encoding (frozen layers)"):
-            index = order[start : start + 16]
-            width = max(len(windows[i]) for i in index)
-            ids = torch.ones(len(index), width, dtype=torch.long)  # 1 = XLM-R <pad>
-            mask = torch.zeros(len(index), width, dtype=torch.long)
-            for row, i in enumerate(index):
-                ids[row, : len(windows[i])], mask[row, : len(windows[i])] = torch.tensor(windows[i]), 1
-            hidden = model.lower(ids, mask)
-            for row, i in enumerate(index):
+        for batch in progress(batches, desc="encoding (frozen layers)"):
+            ids, mask = padded_batch(windows, batch)
+            hidden = model.lower(torch.from_numpy(ids), torch.from_numpy(mask))
+            for row, i in enumerate(batch):
                 states[i] = hidden[row, : len(windows[i])].to(torch.float16).clone()
-    return Windows(states, np.asarray(owner, dtype=np.int64))
+    return Windows(states, owner)
 
 
 def doc_max(logits: Any, owner: Any, n_docs: int) -> Any:
@@ -382,16 +382,13 @@ def train(settings: Settings, config: TrainConfig | None = None, progress: bool 
     y_dev = targets(all_dev, labels)
     log.info("training on %d examples, %d dev rows, base %s", len(examples), len(all_dev), base_name)
 
-    tokenizer = load_tokenizer(base_dir, config.max_length)
-    tokenizer.no_truncation()  # documents are cut into windows, as at tagging
-    tokenizer.no_padding()
+    tokenizer = window_tokenizer(base_dir / "tokenizer.json")
     model = EncoderClassifier(base_dir, len(labels), config.trainable_layers)
     model.bert.eval()
     train_windows = encode_lower(model, tokenizer, examples, config.max_length, config.train_chunks, bar)
     dev_windows = encode_lower(model, tokenizer, all_dev, config.max_length, config.max_chunks, bar) if all_dev else None
 
     doc_key = {e.title + "\x00" + e.text: i for i, e in enumerate(all_dev)}
-    candidates: dict[str, tuple[Any, dict[str, float]]] = {}
     reports: dict[str, dict[str, Any]] = {}
     if all_dev:
         reports["keywords-placeholder"] = {c: evaluate_tagger(KeywordTagger(), rows) for c, rows in dev.items()}
