@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifiers.data import DEV_CORPORA, default_shared_dir, load_dev
+from classifiers.corpora import DEV_CORPORA, default_shared_dir, load_dev
 from classifiers.evaluate import evaluate_tagger
 from classifiers.infer import OnnxTagger, find_trained_model
 from vigia.config import Settings
@@ -40,7 +40,7 @@ def main() -> int:
 
     import torch
 
-    from classifiers.train import load_torch_classifier
+    from classifiers.training.train import load_torch_classifier
 
     torch.set_num_threads(args.threads)
     dev = {c: load_dev(shared, c) for c in DEV_CORPORA}

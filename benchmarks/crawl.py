@@ -18,13 +18,13 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from classifiers.base import load_tagger
-from crawler.discovery import Link
+from classifiers.loader import load_tagger
 from crawler.registry import load_registry
 from crawler.run import run_crawl_subprocess
-from crawler.spiders.news import CrawlPlan, FetchedPage
+from crawler.spiders.news import CrawlPlan
 from crawler.testweb.server import TestWeb, TestWebServer
 from vigia.config import Settings, get_settings
+from vigia.models import FetchedPage, Link
 from vigia.pipeline import ArticlePipeline
 from vigia.store import Store
 
@@ -73,7 +73,7 @@ def main() -> None:
         stage_settings = settings_for(base, server.url, args.batch_size)
         store = Store(stage_settings)
         store.init_indices()
-        pipeline = ArticlePipeline(store, load_registry(), load_tagger(stage_settings))
+        pipeline = ArticlePipeline(store, load_registry().outlets(), load_tagger(stage_settings))
         pages = fetch_pages(web, server.url)
         started = time.perf_counter()
         extracted = pipeline.extract(pages)

@@ -27,7 +27,8 @@ from typing import Any
 
 import trafilatura
 
-from vigia.extract import NoArticle, extract
+from vigia.errors import NoArticle
+from vigia.extract import extract
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GOALS = {"scrapinghub_f1": 0.970, "snippets": 0.92, "throughput_ratio": 0.80}

@@ -1,16 +1,10 @@
-"""What every tagger returns and implements, and how the rest of Vigía gets one."""
+"""What every tagger returns and implements (the loader that picks one is ``classifiers.loader``)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from vigia.config import Settings
-
-log = logging.getLogger(__name__)
+from typing import Protocol
 
 
 @dataclass
@@ -47,30 +41,3 @@ class Tagger(Protocol):
     name: str
 
     def tag(self, docs: Sequence[tuple[str, str]]) -> list[Tags]: ...
-
-
-_warned = False
-
-
-def load_tagger(settings: Settings | None = None) -> Tagger:
-    """The trained ONNX model from the cache when ``vigia train`` has built one; otherwise the
-    placeholder keyword tagger, with one warning per process saying how to build the model."""
-    global _warned
-    from vigia.config import get_settings
-
-    from .infer import OnnxTagger, find_trained_model
-
-    settings = settings or get_settings()
-    model_dir = find_trained_model(settings)
-    if model_dir is not None:
-        return OnnxTagger(model_dir, settings)
-    from .keywords import KeywordTagger
-
-    if not _warned:
-        log.warning(
-            "no trained classifier in %s: using the placeholder keyword tagger "
-            "(run `vigia train` to build the model)",
-            settings.classifier.model_dir(settings.cache_dir),
-        )
-        _warned = True
-    return KeywordTagger()

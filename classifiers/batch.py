@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from .base import Tagger
-from .data import Example, LABEL_KEYS, read_jsonl
-from .evaluate import evaluate_tagger
+from classifiers.base import Tagger
+from classifiers.corpora import LABEL_KEYS, Example, read_jsonl
+from classifiers.evaluate import evaluate_tagger
+from vigia.errors import InputError
 
 REQUIRED = ("id", "title", "text")
 
@@ -22,14 +23,14 @@ def read_classify_input(path: Path) -> Iterator[tuple[str, str, str]]:
     for number, obj in read_jsonl(path):
         missing = [key for key in REQUIRED if key not in obj]
         if missing:
-            raise ValueError(f"{path}:{number}: missing field(s) {missing}; each line needs id, title and text")
+            raise InputError(f"{path}:{number}: missing field(s) {missing}; each line needs id, title and text")
         if obj["title"] is None:
             obj["title"] = ""
         wrong = [key for key in REQUIRED if not isinstance(obj[key], str)]
         if wrong:
-            raise ValueError(f"{path}:{number}: field(s) {wrong} must be strings (title may be null)")
+            raise InputError(f"{path}:{number}: field(s) {wrong} must be strings (title may be null)")
         if obj["id"] in seen:
-            raise ValueError(f"{path}:{number}: duplicate id {obj['id']!r}")
+            raise InputError(f"{path}:{number}: duplicate id {obj['id']!r}")
         seen.add(obj["id"])
         yield obj["id"], obj["title"], obj["text"]
 
@@ -73,11 +74,11 @@ def load_gold(labels_path: Path, articles_path: Path | None) -> list[Example]:
         where = f"{labels_path}:{number}"
         missing = [key for key in ("id", *LABEL_KEYS) if key not in obj]
         if missing:
-            raise ValueError(f"{where}: missing field(s) {missing}")
+            raise InputError(f"{where}: missing field(s) {missing}")
         source = texts.get(obj["id"], obj)
         if "text" not in source:
             hint = f"not in {articles_path}" if articles_path else "no text: pass --articles FILE"
-            raise ValueError(f"{where}: article {obj['id']!r} has {hint}")
+            raise InputError(f"{where}: article {obj['id']!r} has {hint}")
         examples.append(Example(obj["id"], source.get("title") or "", source["text"],
                                 **{key: obj[key] for key in LABEL_KEYS}))
     return examples

@@ -8,8 +8,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .base import Tagger, Tags
-from .data import Example
+from classifiers.base import Tagger, Tags
+from classifiers.corpora import Example
 
 MACRO_MIN_SUPPORT = 5
 FIELDS = ("violence_type", "actor")

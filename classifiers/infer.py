@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .base import Tags, consistent_labels
-from .location import event_location
+from classifiers.base import Tags, consistent_labels
+from classifiers.location import event_location
+from vigia.errors import ClassifierError
 
 if TYPE_CHECKING:
     from vigia.config import Settings
@@ -123,7 +124,7 @@ class OnnxTagger:
         self.batch_size = settings.classifier.batch_size if settings else 16
         self.window = window or self.meta.get("window", "head")
         if self.window not in ("head", "chunks"):
-            raise ValueError(f"unknown window strategy {self.window!r}: use 'head' or 'chunks'")
+            raise ClassifierError(f"unknown window strategy {self.window!r}: use 'head' or 'chunks'")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -157,7 +158,7 @@ class OnnxTagger:
         """Mix in the keyword cues as a second opinion: (1−w)·model + w·[a cue fired]. On the dev
         sets this lifts macro-F1 over either alone (see the model card); in_el_salvador is the
         model's alone."""
-        from .keywords import KeywordTagger
+        from classifiers.keywords import KeywordTagger
 
         keywords = KeywordTagger()
         cues = np.array([[keywords_scores.get(label, -1.0) for label in self.labels]

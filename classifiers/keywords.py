@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .base import Tags, consistent_labels
-from .location import event_location
-from .places import find_places, fold
-from .taxonomy import load_taxonomy
+from classifiers.base import Tags, consistent_labels
+from classifiers.location import event_location
+from classifiers.places import find_places, fold
+from classifiers.taxonomy import load_taxonomy
 
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
 _SALVADOR = re.compile(r"\b(el salvador|salvadorena?s?|salvadorenos?|pnc|fgr|cecot)\b")

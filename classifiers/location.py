@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .places import Mention, PlaceMatches, find_places, fold, gazetteer
+from classifiers.places import Mention, PlaceMatches, find_places, fold, gazetteer
 
 # Institutions whose seat is named with "de/en <place>"; the words in between are the
 # institution's capitalised name or these lower-case connectives ("Juzgado Especializado de

@@ -17,6 +17,8 @@ from typing import NamedTuple
 
 import yaml
 
+from vigia.errors import ConfigError
+
 # Words right before an ambiguous name that show it is a place.
 _LOCATIVE_CUE = re.compile(
     r"(municipio|distrito|ciudad|localidad|jurisdiccion|departamento|canton|caserio|poblacion|"
@@ -93,12 +95,12 @@ class Gazetteer:
         by_district = {p.district: p for places in self.readings.values() for p in places if p.district}
         for alias, district in (data.get("aliases") or {}).items():
             if district not in by_district:
-                raise ValueError(f"places.yaml: alias {alias!r} points to unknown district {district!r}")
+                raise ConfigError(f"places.yaml: alias {alias!r} points to unknown district {district!r}")
             self._add(re.sub(r"\s*\(.*\)$", "", alias), by_district[district])
         self.ambiguous = {fold(name) for name in data.get("ambiguous") or []}
         unknown = self.ambiguous - set(self.readings)
         if unknown:
-            raise ValueError(f"places.yaml: ambiguous names that are not places: {sorted(unknown)}")
+            raise ConfigError(f"places.yaml: ambiguous names that are not places: {sorted(unknown)}")
         names = sorted(self.readings, key=len, reverse=True)
         self._pattern = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, names)) + r")(?!\w)")
         blocked = data.get("not_places") or {}

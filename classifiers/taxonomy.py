@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from vigia.errors import ConfigError, InputError
+
 FIELDS = ("violence_type", "actor")
 TAXONOMY_FILE = Path(__file__).with_name("taxonomy.yaml")
 
@@ -34,7 +36,7 @@ class Taxonomy:
         for label in self.labels:
             if label.id == label_id:
                 return label.field
-        raise KeyError(f"unknown label id {label_id!r}; known: {self.ids()}")
+        raise InputError(f"unknown label id {label_id!r}; known: {self.ids()}")
 
 
 @lru_cache(maxsize=1)
@@ -45,7 +47,7 @@ def load_taxonomy() -> Taxonomy:
     for field in FIELDS:
         for label_id, entry in (data.get(field) or {}).items():
             if not entry or "definition" not in entry:
-                raise ValueError(f"taxonomy.yaml: {field}.{label_id} needs a 'definition'")
+                raise ConfigError(f"taxonomy.yaml: {field}.{label_id} needs a 'definition'")
             labels.append(
                 Label(
                     id=label_id,
@@ -57,5 +59,5 @@ def load_taxonomy() -> Taxonomy:
             )
     ids = [label.id for label in labels]
     if len(set(ids)) != len(ids):
-        raise ValueError("taxonomy.yaml: a label id is used twice")
+        raise ConfigError("taxonomy.yaml: a label id is used twice")
     return Taxonomy(version=int(data["version"]), labels=tuple(labels))

@@ -17,26 +17,13 @@ from urllib.parse import urljoin
 import feedparser
 from lxml import etree, html
 
+from vigia.models import Link
+
 NS = {
     "sm": "http://www.sitemaps.org/schemas/sitemap/0.9",
     "news": "http://www.google.com/schemas/sitemap-news/0.9",
 }
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
-
-
-@dataclass(frozen=True)
-class Link:
-    """A URL found by discovery, with what the discovery document said about it."""
-
-    url: str
-    published: datetime | None = None
-    modified: datetime | None = None
-    title: str | None = None
-    keywords: tuple[str, ...] = ()
-
-    @property
-    def date(self) -> datetime | None:
-        return self.published or self.modified
 
 
 @dataclass

@@ -8,8 +8,8 @@ import threading
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import (
     CannotResolveHostError,
@@ -22,6 +22,9 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.registry import Registry
+
+if TYPE_CHECKING:
+    from vigia.store import Store
 
 # Counters every record has (the pipeline adds new/updated/unchanged/no_article/spooled).
 COUNTERS = (
@@ -98,69 +101,8 @@ class RunStats:
         ]
 
 
-def status_report(store: Any, registry: Registry, now: datetime | None = None) -> list[dict[str, Any]]:
+def status_report(store: Store, registry: Registry, now: datetime | None = None) -> list[dict[str, Any]]:
     """Per outlet: articles total / last 24 h / last 7 days, the newest article, errors in the
     last 24 h and the last successful fetch. Outlets without any data still get a row."""
-    now = now or datetime.now(UTC)
-    day, week = (now - timedelta(hours=24)).isoformat(), (now - timedelta(days=7)).isoformat()
-    size = len(registry.sources) + 10
-    articles = store.search_raw(
-        "articles",
-        {
-            "size": 0,
-            "aggs": {
-                "by_source": {
-                    "terms": {"field": "source", "size": size},
-                    "aggs": {
-                        "last_article": {"max": {"field": "published_at"}},
-                        "last_crawled": {"max": {"field": "crawled_at"}},
-                        "day": {"filter": {"range": {"published_at": {"gte": day}}}},
-                        "week": {"filter": {"range": {"published_at": {"gte": week}}}},
-                    },
-                }
-            },
-        },
-    )
-    crawls = store.search_raw(
-        "crawls",
-        {
-            "size": 0,
-            "aggs": {
-                "by_source": {
-                    "terms": {"field": "source", "size": size},
-                    "aggs": {
-                        "recent": {"filter": {"range": {"finished_at": {"gte": day}}}, "aggs": {"errors": {"sum": {"field": "errors_total"}}}},
-                        "last_success": {"max": {"field": "last_success_at"}},
-                        "last_run": {"max": {"field": "finished_at"}},
-                    },
-                }
-            },
-        },
-    )
-    by_article = {b["key"]: b for b in articles["aggregations"]["by_source"]["buckets"]}
-    by_crawl = {b["key"]: b for b in crawls["aggregations"]["by_source"]["buckets"]}
-    rows = []
-    for source in registry.sources:
-        a, c = by_article.get(source.id, {}), by_crawl.get(source.id, {})
-        rows.append(
-            {
-                "id": source.id,
-                "name": source.name,
-                "articles_total": a.get("doc_count", 0),
-                "articles_24h": a.get("day", {}).get("doc_count", 0),
-                "articles_7d": a.get("week", {}).get("doc_count", 0),
-                "last_article_at": _agg_date(a.get("last_article")),
-                "last_crawled_at": _agg_date(a.get("last_crawled")),
-                "errors_24h": int(c.get("recent", {}).get("errors", {}).get("value") or 0),
-                "last_success_at": _agg_date(c.get("last_success")),
-                "last_run_at": _agg_date(c.get("last_run")),
-            }
-        )
-    return rows
-
-
-def _agg_date(agg: dict[str, Any] | None) -> str | None:
-    """A max-aggregation's value as ISO 8601 UTC (None when there were no documents)."""
-    if not agg or agg.get("value") is None:
-        return None
-    return datetime.fromtimestamp(agg["value"] / 1000, tz=UTC).isoformat()
+    activity = store.source_activity(registry.ids, now or datetime.now(UTC))
+    return [{"id": source.id, "name": source.name, **activity[source.id]} for source in registry.sources]

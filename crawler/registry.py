@@ -14,7 +14,16 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from vigia.errors import ConfigError, InputError
 
 REGISTRY_PATH = Path(__file__).with_name("sources.yaml")
 
@@ -114,6 +123,10 @@ class Source(_Strict):
             return None
         return next((m for p in self._allow if (m := p.search(url))), None)
 
+    @property
+    def body_xpath(self) -> str | None:
+        return self.hints.body_xpath
+
     def section_of(self, url: str) -> str | None:
         match = self.article_match(url)
         return match.groupdict().get("section") if match else None
@@ -140,7 +153,7 @@ class Registry(_Strict):
         for source in self.sources:
             if source.id == source_id:
                 return source
-        raise KeyError(f"unknown source {source_id!r}; known: {', '.join(self.ids)}")
+        raise InputError(f"unknown source {source_id!r}; known: {', '.join(self.ids)}")
 
     @property
     def ids(self) -> list[str]:
@@ -154,11 +167,14 @@ class Registry(_Strict):
         """The source whose domains hold ``url`` (None when no outlet in the registry does)."""
         return next((s for s in self.sources if s.owns(url)), None)
 
+    def outlets(self) -> dict[str, Source]:
+        return {s.id: s for s in self.sources}
+
     def select(self, source_ids: list[str] | None) -> list[Source]:
         return [self.get(i) for i in source_ids] if source_ids else list(self.sources)
 
 
-class RegistryError(ValueError):
+class RegistryError(ConfigError):
     """The registry file is missing or invalid; the message names the file and the entry."""
 
 

@@ -22,12 +22,18 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from crawler.registry import Registry, load_registry
 from crawler.records import RunStats
+from crawler.registry import Registry, load_registry
+from crawler.settings import for_run
 from crawler.spiders.news import CrawlPlan
 from vigia.config import Settings
+from vigia.errors import InputError, VigiaError
 
 log = logging.getLogger(__name__)
+
+
+class CrawlError(VigiaError):
+    """A crawl in a child process failed; the message carries the end of its log."""
 
 
 @dataclass
@@ -60,69 +66,17 @@ def job_dir_for(settings: Settings, plan: CrawlPlan) -> Path | None:
     return settings.home / "crawl-jobs" / f"backfill-{sources}-{day(plan.since)}-{day(plan.until)}"
 
 
-def scrapy_settings(settings: Settings, registry: Registry, job_dir: Path | None, log_level: str = "INFO") -> dict[str, Any]:
-    crawl = settings.crawl
-    polite = crawl.polite
-    slots: dict[str, dict[str, Any]] = {}
-    for source in registry.sources:
-        override = source.politeness
-        if override.concurrency is None and override.delay_s is None:
-            continue
-        for host in {*source.domains, *(f"www.{d}" for d in source.domains)}:
-            slots[host] = {
-                "concurrency": override.concurrency or crawl.concurrent_per_domain,
-                "delay": (override.delay_s if override.delay_s is not None else crawl.download_delay_s) if polite else 0,
-            }
-    values: dict[str, Any] = {
-        "BOT_NAME": "vigia",
-        "USER_AGENT": crawl.user_agent.format(contact_url=crawl.contact_url),
-        "ROBOTSTXT_OBEY": True,
-        "CONCURRENT_REQUESTS": crawl.concurrent_total,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_per_domain,
-        "DOWNLOAD_DELAY": crawl.download_delay_s if polite else 0,
-        "RANDOMIZE_DOWNLOAD_DELAY": polite,
-        "AUTOTHROTTLE_ENABLED": polite,
-        "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay_s, 1.0),
-        "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
-        "DOWNLOAD_SLOTS": slots,
-        "DOWNLOAD_TIMEOUT": crawl.download_timeout_s,
-        "DOWNLOAD_MAXSIZE": crawl.max_response_bytes,
-        "DOWNLOAD_WARNSIZE": crawl.max_response_bytes // 2,
-        "RETRY_ENABLED": True,
-        "RETRY_TIMES": 2,
-        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
-        "RETRY_AFTER_MAX_S": crawl.max_retry_after_s,
-        "REDIRECT_MAX_TIMES": 5,
-        "COOKIES_ENABLED": False,
-        "TELNETCONSOLE_ENABLED": False,
-        "LOG_LEVEL": log_level,
-        "DOWNLOADER_MIDDLEWARES": {
-            "crawler.middlewares.RetryAfterMiddleware": 560,
-            "crawler.middlewares.NonHtmlFilterMiddleware": 570,
-        },
-        "ITEM_PIPELINES": {"crawler.pipelines.BatchPipeline": 300},
-        "VIGIA_BATCH_SIZE": crawl.batch_size,
-    }
-    if crawl.testweb_url:
-        handler = "crawler.middlewares.TestWebDownloadHandler"
-        values["DOWNLOAD_HANDLERS"] = {"http": handler, "https": handler}
-        values["VIGIA_TESTWEB_URL"] = crawl.testweb_url
-    if job_dir is not None:
-        values["JOBDIR"] = str(job_dir)
-    return values
-
-
 def check_plan(plan: CrawlPlan, registry: Registry) -> None:
     """Bad plans fail before anything starts, with the fix in the message."""
     for source in plan.sources:
-        registry.get(source)  # KeyError names the known ids
+        registry.get(source)  # an InputError names the known ids
     if plan.mode == "url":
         if not plan.url or not plan.url.startswith(("http://", "https://")):
-            raise ValueError(f"--url needs an http(s) URL, got {plan.url!r}")
+            raise InputError(f"--url needs an http(s) URL, got {plan.url!r}")
         if registry.source_for(plan.url) is None:
-            raise ValueError(f"{plan.url} is not on any registry outlet's domains; add the outlet to crawler/sources.yaml first")
+            raise InputError(f"{plan.url} is not on any registry outlet's domains; add the outlet to crawler/sources.yaml first")
     if plan.since and plan.until and plan.since > plan.until:
-        raise ValueError(f"--since {plan.since.date()} is after --until {plan.until.date()}")
+        raise InputError(f"--since {plan.since.date()} is after --until {plan.until.date()}")
 
 
 def run_crawl(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, log_level: str = "INFO") -> CrawlResult:
@@ -130,10 +84,10 @@ def run_crawl(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, log
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
-    from classifiers.base import load_tagger
+    from classifiers.loader import load_tagger
     from crawler.spiders.news import NewsSpider
-    from vigia.dedupe import StoryClusterer
     from vigia.pipeline import ArticlePipeline
+    from vigia.pipeline.stories import StoryClusterer
     from vigia.store import Store
 
     registry = load_registry()
@@ -145,9 +99,9 @@ def run_crawl(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, log
     pipeline = None
     if clusterer is not None:
         tagger = load_tagger(settings)
-        pipeline = ArticlePipeline(store, registry, tagger, clusterer, extract_processes=settings.crawl.extract_processes)
+        pipeline = ArticlePipeline(store, registry.outlets(), tagger, clusterer, extract_processes=settings.crawl.extract_processes)
     job_dir = job_dir_for(settings, plan)
-    process = CrawlerProcess(scrapy_settings(settings, registry, job_dir, log_level))
+    process = CrawlerProcess(for_run(settings, registry, job_dir, log_level))
     crawler = process.create_crawler(NewsSpider)
     closed: dict[str, str] = {}
 
@@ -239,7 +193,7 @@ def run_crawl_subprocess(settings: Settings, plan: CrawlPlan, fetch_only: bool =
         log_text = (workdir / "crawl.log").read_text(errors="replace")
         result_file = workdir / "result.json"
         if child.returncode != 0 or not result_file.exists():
-            raise RuntimeError(f"crawl subprocess failed (exit {child.returncode}):\n{log_text[-4000:]}")
+            raise CrawlError(f"crawl subprocess failed (exit {child.returncode}):\n{log_text[-4000:]}")
         return CrawlResult(**json.loads(result_file.read_text())), log_text
 
 

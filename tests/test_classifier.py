@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import classifiers.base as base
+import classifiers.loader as loader
 from classifiers.batch import classify_file, load_gold, read_classify_input
-from classifiers.data import DEV_CORPORA, default_shared_dir, load_dev
+from classifiers.corpora import DEV_CORPORA, default_shared_dir, load_dev
 from classifiers.evaluate import evaluate_tagger, score, tags_to_labels
 from classifiers.keywords import KeywordTagger
 from vigia.cli import app
 from vigia.config import Settings
+from vigia.errors import InputError
 
 SHARED = default_shared_dir()
 needs_shared = pytest.mark.skipif(not (SHARED / "corpora").is_dir(), reason=f"{SHARED} is absent")
@@ -56,10 +57,10 @@ def test_keyword_tagger_adds_homicide_to_feminicide() -> None:
 
 def test_load_tagger_without_a_model_warns_once(tmp_path: Path, caplog: pytest.LogCaptureFixture,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(base, "_warned", False)
+    monkeypatch.setattr(loader, "_warned", False)
     settings = Settings(cache_dir=tmp_path)
     with caplog.at_level(logging.WARNING):
-        first, second = base.load_tagger(settings), base.load_tagger(settings)
+        first, second = loader.load_tagger(settings), loader.load_tagger(settings)
     assert first.name == second.name == "keywords-placeholder"
     assert sum("vigia train" in r.message for r in caplog.records) == 1
 
@@ -96,7 +97,7 @@ def test_classify_reads_a_null_title_as_empty(tmp_path: Path) -> None:
 def test_classify_rejects_bad_input_with_line_and_field(tmp_path: Path, lines: list[str], message: str) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(InputError) as error:
         list(read_classify_input(source))
     assert message in str(error.value)
     result = CliRunner().invoke(app, ["classify", "--input", str(source), "--output", str(tmp_path / "o.jsonl")])

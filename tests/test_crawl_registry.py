@@ -13,10 +13,11 @@ from crawler.discovery import parse_feed, parse_listing, parse_sitemap, parse_wp
 from crawler.middlewares import retry_after_seconds
 from crawler.records import RunStats
 from crawler.registry import RegistryError, load_registry
-from crawler.spiders.news import CrawlPlan, FetchedPage, NewsSpider
+from crawler.spiders.news import CrawlPlan, NewsSpider
 from crawler.testweb import documents
 from crawler.testweb.fixtures import Fixtures
 from crawler.testweb.server import TestWeb
+from vigia.models import FetchedPage
 
 IDS = [
     "elfaro", "laprensagrafica", "elsalvador_com", "diarioelmundo", "diarioelsalvador", "diariocolatino",

@@ -10,7 +10,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from conftest import make_settings
-from crawler.run import CrawlResult, job_dir_for, run_crawl_subprocess, start_crawl_subprocess
+
+from crawler.run import (
+    CrawlResult,
+    job_dir_for,
+    run_crawl_subprocess,
+    start_crawl_subprocess,
+)
 from crawler.spiders.news import CrawlPlan
 from crawler.testweb.server import TestWeb, TestWebServer
 from vigia.config import Settings

@@ -11,9 +11,10 @@ import yaml
 
 from crawler.testweb.documents import article_page
 from crawler.testweb.fixtures import CONTENT_DIR, WIRE_FILE, Fixtures
-from vigia.dedupe import StoryClusterer
+from vigia.errors import ConfigError
 from vigia.extract import ExtractHints, extract
 from vigia.models import Article
+from vigia.pipeline.stories import StoryClusterer
 
 WIRE_FILE_PATH = CONTENT_DIR / WIRE_FILE
 WIRE_STORY = [
@@ -176,10 +177,10 @@ def test_state_written_with_other_settings_is_a_clear_error(tmp_path: Path) -> N
     clusterer = StoryClusterer(path, num_perm=64)
     clusterer.assign([article("https://diario-uno.example/a", "T", WIRE_STORY)])
     clusterer.save()
-    with pytest.raises(ValueError, match="other settings.*delete it"):
+    with pytest.raises(ConfigError, match="other settings.*delete it"):
         StoryClusterer.open(path)
     path.write_bytes(b"not numpy")
-    with pytest.raises(ValueError, match="unreadable.*delete it"):
+    with pytest.raises(ConfigError, match="unreadable.*delete it"):
         StoryClusterer.open(path)
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from vigia.cli.demo import DEMO_PREFIX, run_demo
 from vigia.config import Settings
-from vigia.demo import DEMO_PREFIX, run_demo
 from vigia.models import Article
 from vigia.store import Store
 

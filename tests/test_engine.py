@@ -7,9 +7,10 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from conftest import ENGINES, SPARE_PORTS, make_settings
-from vigia.engine import EngineError, credentials_file, local_engine
+
+from vigia.engine import local_engine
+from vigia.errors import EngineError
 from vigia.store import Store
 
 
@@ -29,7 +30,7 @@ def test_start_is_idempotent_and_stop_stops_only_its_own_process(tmp_path: Path,
 
         if kind == "elasticsearch":  # credentials lost: a new password is set on the next start
             assert engine.stop()
-            credentials_file(settings).unlink()
+            settings.credentials_file.unlink()
             engine.start()
             Store(settings).init_indices()
         assert engine.stop() is True

@@ -17,10 +17,11 @@ from typer.testing import CliRunner
 
 from crawler.testweb.documents import article_page
 from crawler.testweb.fixtures import Fixtures
-from vigia.boilerplate import strip_boilerplate
 from vigia.cli import app
-from vigia.dates import first_plausible
-from vigia.extract import ExtractHints, NoArticle, extract
+from vigia.errors import NoArticle
+from vigia.extract import ExtractHints, extract
+from vigia.extract.boilerplate import strip_boilerplate
+from vigia.extract.dates import first_plausible
 from vigia.models import doc_id
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"

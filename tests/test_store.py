@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import logging
+import shutil
 import subprocess
 import sys
 import threading
@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
+from conftest import ENGINES, REPO, SPARE_PORTS, TEST_PORTS, make_settings
 from pydantic import SecretStr
 
-from conftest import ENGINES, REPO, SPARE_PORTS, TEST_PORTS, make_settings
 from vigia.engine import local_engine
+from vigia.errors import StoreError
 from vigia.models import Article
-from vigia.store import SearchFilters, Store, StoreError
+from vigia.store import SearchFilters, Store
 
 BASE_DATE = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 DEPARTMENTS = ["San Salvador", "La Libertad", "San Miguel", "Sonsonate"]

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from classifiers.taxonomy import FIELDS, load_taxonomy
+from vigia.errors import InputError
 
 SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "specs" / "taxonomy.md"
 
@@ -39,5 +40,5 @@ def test_every_label_has_a_definition_and_cues() -> None:
     for label in taxonomy.labels:
         assert label.definition and label.cues, label.id
     assert taxonomy.field_of("ms13") == "actor"
-    with pytest.raises(KeyError, match="unknown label id"):
+    with pytest.raises(InputError, match="unknown label id"):
         taxonomy.field_of("robbery")

@@ -7,14 +7,21 @@ Values come from (highest first): environment variables ``VIGIA_*`` (nested with
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from vigia.errors import ConfigError
 
 EngineKind = Literal["elasticsearch", "opensearch"]
 
@@ -50,9 +57,6 @@ class IndexSettings(BaseModel):
     """Index names: a prefix lets tests and several deployments share one engine."""
 
     prefix: str = "vigia"
-
-    def alias(self, name: str) -> str:
-        return f"{self.prefix}-{name}"
 
 
 class CrawlSettings(BaseModel):
@@ -119,6 +123,42 @@ class Settings(BaseSettings):
     def spool_path(self) -> Path:
         return self.home / "spool" / f"{self.engine.kind}.jsonl"
 
+    @property
+    def credentials_file(self) -> Path:
+        """Where the local Elasticsearch's generated credentials live (written by its launcher)."""
+        return self.home / "engines" / "elasticsearch.credentials.json"
+
+    def local_url(self, kind: EngineKind | None = None) -> str:
+        """The URL of the local engine that `vigia engine start` runs."""
+        kind = kind or self.engine.kind
+        port = self.engine.elasticsearch_port if kind == "elasticsearch" else self.engine.opensearch_port
+        return f"http://127.0.0.1:{port}"
+
+    @property
+    def engine_url(self) -> str:
+        return self.engine.url or self.local_url()
+
+    def engine_auth(self) -> tuple[str, str] | None:
+        """Configured credentials; else, for the local Elasticsearch, its generated ones."""
+        if self.engine.username and self.engine.password:
+            return self.engine.username, self.engine.password.get_secret_value()
+        if self.engine.kind != "elasticsearch" or self.engine.url:
+            return None
+        return self.local_credentials()
+
+    def local_credentials(self) -> tuple[str, str] | None:
+        """The generated credentials of the local Elasticsearch, once it has been started."""
+        if not self.credentials_file.exists():
+            return None
+        try:
+            data = json.loads(self.credentials_file.read_text(encoding="utf-8"))
+            return data["username"], data["password"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(
+                f"credentials file {self.credentials_file} is unreadable ({exc}): delete it and run "
+                "`vigia engine stop` then `vigia engine start` to generate new ones"
+            ) from exc
+
 
 class _YamlSource(PydanticBaseSettingsSource):
     """Reads the optional YAML config file; a broken file is an error that names it."""
@@ -130,17 +170,21 @@ class _YamlSource(PydanticBaseSettingsSource):
         path = Path(os.environ.get("VIGIA_CONFIG", DEFAULT_CONFIG_FILE)).expanduser()
         if not path.exists():
             if "VIGIA_CONFIG" in os.environ:
-                raise ValueError(f"VIGIA_CONFIG names {path}, which does not exist: create it or unset VIGIA_CONFIG")
+                raise ConfigError(f"VIGIA_CONFIG names {path}, which does not exist: create it or unset VIGIA_CONFIG")
             return {}
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
-            raise ValueError(f"config file {path} is not valid YAML: {exc}") from exc
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
         if not isinstance(data, dict):
-            raise ValueError(f"config file {path} must hold a mapping of settings, not {type(data).__name__}")
+            raise ConfigError(f"config file {path} must hold a mapping of settings, not {type(data).__name__}")
         return data
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings of this process (read once); invalid ones raise :class:`ConfigError`."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from None

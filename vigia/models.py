@@ -1,4 +1,5 @@
-"""The one record that travels through every stage: discover → fetch → extract → classify → index.
+"""The records that travel through the stages: discover (:class:`Link`) → fetch
+(:class:`FetchedPage`) → extract → classify → index (:class:`Article`, :class:`Revision`).
 
 Its fields are the article index's fields (``index_config/articles.template.json``); a field
 added here must be added there too (a test checks that both agree).
@@ -12,6 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+# El Salvador time: a page date without a zone, a day bound and a histogram bucket are read in it.
+LOCAL_TZ = ZoneInfo("America/El_Salvador")
 
 # Query parameters that never change which article a URL points to.
 _TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "amp", "outputtype", "ref")
@@ -139,3 +144,31 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list):
         return [jsonable(v) for v in value]
     return value
+
+
+@dataclass(frozen=True)
+class Link:
+    """A URL found by discovery, with what the discovery document said about it."""
+
+    url: str
+    published: datetime | None = None
+    modified: datetime | None = None
+    title: str | None = None
+    keywords: tuple[str, ...] = ()
+
+    @property
+    def date(self) -> datetime | None:
+        return self.published or self.modified
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """An article page as fetched, with what discovery said about it (extraction hints)."""
+
+    url: str
+    source: str
+    html: str
+    fetched_at: datetime
+    link: Link
+    section: str | None
+    revisit: bool

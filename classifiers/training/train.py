@@ -25,10 +25,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .data import DATA_DIR, DEV_CORPORA, MX_CORPUS, Example, default_shared_dir, load_dev, load_mx, load_written
-from .encoder import file_sha256, prepare_base_model
-from .evaluate import evaluate_tagger
-from .infer import (
+from classifiers.corpora import (
+    DATA_DIR,
+    DEV_CORPORA,
+    MX_CORPUS,
+    Example,
+    default_shared_dir,
+    load_dev,
+    load_mx,
+    load_written,
+)
+from classifiers.evaluate import evaluate_tagger
+from classifiers.infer import (
     IN_EL_SALVADOR,
     OnnxTagger,
     classifier_root,
@@ -38,8 +46,10 @@ from .infer import (
     tags_from_scores,
     window_tokenizer,
 )
-from .keywords import KeywordTagger
-from .taxonomy import TAXONOMY_FILE, load_taxonomy
+from classifiers.keywords import KeywordTagger
+from classifiers.taxonomy import TAXONOMY_FILE, load_taxonomy
+from classifiers.training.encoder import file_sha256, prepare_base_model
+from vigia.errors import ClassifierError
 
 if TYPE_CHECKING:
     import torch
@@ -74,7 +84,7 @@ def require_torch() -> None:
         import torch  # noqa: F401
         import transformers  # noqa: F401
     except ImportError as exc:
-        raise RuntimeError(
+        raise ClassifierError(
             "training needs torch and transformers, which are not installed: pip install 'vigia[train]' "
             "(tagging with a trained model needs neither)"
         ) from exc
@@ -147,7 +157,7 @@ class EncoderClassifier:
 
     def upper(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Pooled sentence vector from the trainable layers on cached hidden states."""
-        from .encoder import mean_pool
+        from classifiers.training.encoder import mean_pool
 
         additive = self.additive_mask(mask, hidden.dtype)
         for layer in self.bert.encoder.layer[self.cut :]:
@@ -159,7 +169,7 @@ class EncoderClassifier:
         """The whole model as one module (input_ids, attention_mask) → logits, for export."""
         import torch
 
-        from .encoder import mean_pool
+        from classifiers.training.encoder import mean_pool
 
         bert, head = self.bert, self.head
 

@@ -12,21 +12,27 @@ import multiprocessing
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from vigia.extract import ExtractHints, NoArticle, extract
-from vigia.models import Article
+from vigia.errors import NoArticle
+from vigia.extract.article import ExtractHints, extract
+from vigia.models import Article, FetchedPage
 
 if TYPE_CHECKING:
     from classifiers.base import Tagger
-    from crawler.registry import Registry
-    from crawler.spiders.news import FetchedPage
     from vigia.store import Store, UpsertStats
 
 log = logging.getLogger(__name__)
+
+
+class Outlet(Protocol):
+    """What extraction needs to know of an outlet (the registry's entries provide it)."""
+
+    name: str
+    body_xpath: str | None
 
 
 class Clusterer(Protocol):
@@ -60,13 +66,18 @@ class ArticlePipeline:
     """Turns fetched pages into indexed articles; each stage is callable alone (benchmarks)."""
 
     def __init__(
-        self, store: Store, registry: Registry, tagger: Tagger, clusterer: Clusterer | None = None, extract_processes: int = 0
+        self,
+        store: Store,
+        outlets: Mapping[str, Outlet],
+        tagger: Tagger,
+        clusterer: Clusterer | None = None,
+        extract_processes: int = 0,
     ) -> None:
         self.store = store
         self.tagger = tagger
         self.clusterer = clusterer
         self.times = StageTimes()
-        self._outlets = {s.id: (s.name, s.hints.body_xpath) for s in registry.sources}
+        self._outlets = {source: (o.name, o.body_xpath) for source, o in outlets.items()}
         self._processes: ProcessPoolExecutor | None = None
         if extract_processes:
             # Extraction is CPU-bound Python: in the crawler's own process it would take turns

@@ -10,11 +10,11 @@ import re
 import warnings
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateutil_parser
 
-LOCAL_TZ = ZoneInfo("America/El_Salvador")
+from vigia.models import LOCAL_TZ
+
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 # Clock skew and "scheduled" timestamps a few hours ahead are normal; days ahead are errors.
 FUTURE_TOLERANCE = timedelta(days=1)

@@ -28,6 +28,7 @@ import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from vigia.config import Settings, get_settings
+from vigia.errors import ConfigError
 from vigia.models import Article
 
 _WORD = re.compile(r"\w+")
@@ -109,11 +110,11 @@ class StoryClusterer:
                     )
                 )
         except (OSError, KeyError, ValueError) as exc:
-            raise ValueError(
+            raise ConfigError(
                 f"story cluster state {path} is unreadable ({exc}): delete it to start afresh"
             ) from exc
         if params != self._params():
-            raise ValueError(
+            raise ConfigError(
                 f"story cluster state {path} was written with other settings ({params}, now {self._params()}): "
                 "delete it to start the story clusters afresh"
             )

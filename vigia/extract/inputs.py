@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vigia.config import Settings
+from vigia.errors import InputError
 
 
-class PageError(ValueError):
+class PageError(InputError):
     """The page could not be read; the message names the input and the cause."""
 
 

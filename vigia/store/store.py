@@ -9,10 +9,8 @@ written on the next successful connection, so nothing is lost.
 from __future__ import annotations
 
 import copy
-import fcntl
 import json
 import logging
-import os
 import random
 import time
 from collections import deque
@@ -21,23 +19,27 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from vigia.config import Settings
-from vigia.engine_client import EngineAuthError, EngineClient, EngineResponseError, EngineUnavailable
-from vigia.models import Article, Revision, doc_id, jsonable
+from vigia.errors import (
+    EngineAuthError,
+    EngineResponseError,
+    EngineUnavailable,
+    StoreError,
+)
+from vigia.models import LOCAL_TZ, Article, Revision, doc_id, jsonable
+from vigia.store import queries
+from vigia.store.client import EngineClient
+from vigia.store.queries import SearchFilters, search_body
+from vigia.store.spool import Spool
 
 log = logging.getLogger(__name__)
 
-INDEX_CONFIG_DIR = Path(__file__).resolve().parent.parent / "index_config"
 RETRY_STATUSES = {429, 502, 503, 504}
 # Fields read back from an existing document to decide its next revision.
 _REVISION_FIELDS = ["content_hash", "revision", "previous_versions", "crawled_at", "modified_at", "word_count"]
-
-
-class StoreError(RuntimeError):
-    """A storage failure the user can act on; the message names the cause and the fix."""
 
 
 @dataclass
@@ -55,30 +57,6 @@ class UpsertStats:
         self.spooled += other.spooled
         self.failed += other.failed
         return self
-
-
-@dataclass
-class SearchFilters:
-    """What monitors filter on. Lists are OR within a field, AND across fields."""
-
-    violence_type: list[str] = field(default_factory=list)
-    actor: list[str] = field(default_factory=list)
-    department: list[str] = field(default_factory=list)
-    source: list[str] = field(default_factory=list)
-    language: list[str] = field(default_factory=list)
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def clauses(self) -> list[dict[str, Any]]:
-        terms = [
-            {"terms": {name: values}}
-            for name in ("violence_type", "actor", "department", "source", "language")
-            if (values := getattr(self, name))
-        ]
-        if self.since or self.until:
-            bounds = {"gte": self.since.isoformat() if self.since else None, "lte": self.until.isoformat() if self.until else None}
-            terms.append({"range": {"published_at": {k: v for k, v in bounds.items() if v}}})
-        return terms
 
 
 @dataclass
@@ -121,7 +99,7 @@ class Store:
                 raise StoreError(
                     f"{exc}. Fix: set VIGIA_ENGINE__USERNAME / VIGIA_ENGINE__PASSWORD (or the config file) to valid "
                     f"credentials for {self.client.url}; for the local engine they are in "
-                    f"{self.settings.home / 'engines' / 'elasticsearch.credentials.json'}"
+                    f"{self.settings.credentials_file}"
                 ) from None
             except EngineResponseError as exc:
                 if exc.status not in RETRY_STATUSES or attempt == self.settings.engine.max_retries:
@@ -151,10 +129,12 @@ class Store:
 
     def templates(self) -> dict[str, dict[str, Any]]:
         """Index templates from index_config/, rendered for this prefix and engine."""
-        analysis = json.loads((INDEX_CONFIG_DIR / "analysis" / f"{self.analysis_mode}.json").read_text())
+        config = resources.files("index_config")
+        analysis = json.loads(config.joinpath("analysis", f"{self.analysis_mode}.json").read_text(encoding="utf-8"))
         rendered = {}
-        for path in sorted(INDEX_CONFIG_DIR.glob("*.template.json")):
-            body = json.loads(path.read_text().replace("{prefix}", self.prefix))
+        templates = [f for f in config.iterdir() if f.name.endswith(".template.json")]
+        for path in sorted(templates, key=lambda f: f.name):
+            body = json.loads(path.read_text(encoding="utf-8").replace("{prefix}", self.prefix))
             settings = body.get("template", {}).get("settings", {})
             if settings.get("analysis") == "{analysis}":
                 settings["analysis"] = copy.deepcopy(analysis)
@@ -176,7 +156,7 @@ class Store:
             for name, body in self.templates().items():
                 alias = self.alias(name)
                 self._call("PUT", f"/_index_template/{alias}", body=body)
-                if not self._alias_exists(alias):
+                if self.alias_indices(name) is None:
                     self._call("PUT", f"/{alias}-000001", body={"aliases": {alias: {"is_write_index": True}}})
                 else:  # additive mapping changes reach the existing indices
                     self._call("PUT", f"/{alias}/_mapping", body=body["template"]["mappings"])
@@ -196,15 +176,6 @@ class Store:
                     raise
         self._call("DELETE", f"/{self.prefix}-*")
         self.__dict__.pop("_article_indices", None)
-
-    def _alias_exists(self, alias: str) -> bool:
-        try:
-            self._call("GET", f"/_alias/{alias}")
-        except EngineResponseError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
 
     @cached_property
     def _article_indices(self) -> list[str]:
@@ -370,7 +341,7 @@ class Store:
         pit_id: str | None = None,
     ) -> SearchPage:
         """Full-text + filters, newest first (or by relevance), with highlights and a cursor."""
-        body = self._search_body(query, filters, sort)
+        body = search_body(query, filters, sort)
         body["size"] = size
         body["track_total_hits"] = True
         if search_after:
@@ -413,20 +384,19 @@ class Store:
         filters: SearchFilters | None = None,
         query: str | None = None,
         split_by: str | None = None,
-        time_zone: str = "America/El_Salvador",
     ) -> list[dict[str, Any]]:
         """Articles per calendar interval (optionally per value of ``split_by``), in local time."""
         histogram = {
             "date_histogram": {
                 "field": "published_at",
                 "calendar_interval": interval,
-                "time_zone": time_zone,
+                "time_zone": LOCAL_TZ.key,
                 "min_doc_count": 0,
             }
         }
         if split_by:
             histogram["aggs"] = {"split": {"terms": {"field": split_by, "size": 50}}}
-        body = self._search_body(query, filters, "date")
+        body = search_body(query, filters, "date")
         body.update(size=0, aggs={"over_time": histogram})
         body.pop("sort"), body.pop("highlight", None)
         result = self._call("POST", f"/{self.alias('articles')}/_search", body=body)
@@ -441,73 +411,27 @@ class Store:
     def search_raw(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", f"/{self.alias(name)}/_search", body=body)
 
-    def _search_body(self, query: str | None, filters: SearchFilters | None, sort: str) -> dict[str, Any]:
-        must: list[dict[str, Any]] = []
-        if query:
-            must.append(
-                {
-                    "simple_query_string": {
-                        "query": query,
-                        "fields": ["title^3", "lead^2", "text"],
-                        "default_operator": "and",
-                    }
-                }
-            )
-        body: dict[str, Any] = {
-            "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters.clauses() if filters else []}},
-            "highlight": {
-                "pre_tags": ["<mark>"],
-                "post_tags": ["</mark>"],
-                "fields": {"title": {"number_of_fragments": 0}, "text": {"fragment_size": 180, "number_of_fragments": 2}},
-            },
-        }
-        order = [{"published_at": {"order": "desc", "missing": "_last"}}, {"url": "asc"}]
-        body["sort"] = ([{"_score": "desc"}] + order) if sort == "relevance" and query else order
-        return body
+    def source_activity(self, sources: list[str], now: datetime) -> dict[str, dict[str, Any]]:
+        """Per outlet: article volume (total, 24 h, 7 days), newest article, crawl errors in 24 h."""
+        articles, crawls = queries.source_activity_bodies(sources, now)
+        return queries.source_activity(sources, self.search_raw("articles", articles), self.search_raw("crawls", crawls))
+
+    def term_counts(self, field: str, name: str = "articles") -> dict[str, int]:
+        """Documents per value of a keyword field (e.g. articles per violence type)."""
+        buckets = self.search_raw(name, queries.term_counts_body(field))["aggregations"]["terms"]["buckets"]
+        return {b["key"]: b["doc_count"] for b in buckets}
+
+    def alias_indices(self, name: str) -> list[str] | None:
+        """The indices behind the ``name`` alias (None when the alias does not exist)."""
+        try:
+            return sorted(self._call("GET", f"/_alias/{self.alias(name)}"))
+        except EngineResponseError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     def close(self) -> None:
         self.client.close()
-
-
-class Spool:
-    """An append-only JSON-lines file of articles that could not be written, guarded by a lock."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def pending(self) -> bool:
-        return self.path.exists() and self.path.stat().st_size > 0
-
-    def append(self, articles: Sequence[Article]) -> int:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            for article in articles:
-                handle.write(json.dumps(article.to_doc(), ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        return len(articles)
-
-    class _Locked:
-        def __init__(self, spool: Spool) -> None:
-            self.spool = spool
-
-        def __enter__(self) -> list[Article]:
-            self.spool.path.parent.mkdir(parents=True, exist_ok=True)
-            self.handle = open(self.spool.path, "a+", encoding="utf-8")
-            fcntl.flock(self.handle, fcntl.LOCK_EX)
-            self.handle.seek(0)
-            return [Article.from_doc(json.loads(line)) for line in self.handle if line.strip()]
-
-        def __exit__(self, *exc: object) -> None:
-            self.handle.close()
-
-    def locked(self) -> Spool._Locked:
-        return Spool._Locked(self)
-
-    def clear(self) -> None:
-        with open(self.path, "r+", encoding="utf-8") as handle:
-            handle.truncate(0)
 
 
 def _next_revision(article: Article, old: dict[str, Any]) -> None:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .taxonomy import load_taxonomy
+from classifiers.taxonomy import load_taxonomy
+from vigia.errors import InputError
 
 DATA_DIR = Path(__file__).parent / "data"
 DEV_CORPORA = ("sv-news-2024", "sv-sections-2023")
@@ -46,9 +47,9 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg}); fix or remove the line") from exc
+                raise InputError(f"{path}:{number}: not valid JSON ({exc.msg}); fix or remove the line") from exc
             if not isinstance(obj, dict):
-                raise ValueError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
+                raise InputError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
             yield number, obj
 
 
@@ -56,11 +57,11 @@ def _checked_labels(obj: dict[str, Any], where: str) -> dict[str, Any]:
     taxonomy = load_taxonomy()
     missing = [key for key in LABEL_KEYS if key not in obj]
     if missing:
-        raise ValueError(f"{where}: missing label field(s) {missing}")
+        raise InputError(f"{where}: missing label field(s) {missing}")
     for key in ("violence_type", "actor"):
         unknown = set(obj[key]) - set(taxonomy.ids(key))
         if unknown:
-            raise ValueError(f"{where}: unknown {key} id(s) {sorted(unknown)}; see classifiers/taxonomy.yaml")
+            raise InputError(f"{where}: unknown {key} id(s) {sorted(unknown)}; see classifiers/taxonomy.yaml")
     return {key: obj[key] for key in LABEL_KEYS}
 
 
@@ -71,7 +72,7 @@ def load_written(data_dir: Path = DATA_DIR) -> list[Example]:
         for number, obj in read_jsonl(path):
             where = f"{path}:{number}"
             if not obj.get("id") or "text" not in obj:
-                raise ValueError(f"{where}: a written example needs 'id', 'title' and 'text'")
+                raise InputError(f"{where}: a written example needs 'id', 'title' and 'text'")
             examples.append(Example(obj["id"], obj.get("title") or "", obj["text"], **_checked_labels(obj, where)))
     return examples
 
@@ -79,7 +80,7 @@ def load_written(data_dir: Path = DATA_DIR) -> list[Example]:
 def read_articles(path: Path, split: str | None = None) -> dict[str, dict[str, Any]]:
     """Articles by id; with ``split``, only rows of that split (others are skipped unread)."""
     if split == "test":
-        raise ValueError("test rows are held out: they are never read for training or tuning")
+        raise InputError("test rows are held out: they are never read for training or tuning")
     rows = {}
     for _, obj in read_jsonl(path):
         if split is not None and obj.get("split") != split:
@@ -96,7 +97,7 @@ def join_labels(labels_path: Path, articles_path: Path, split: str | None = None
         where = f"{labels_path}:{number}"
         article = articles.get(obj.get("id"))
         if article is None:
-            raise ValueError(f"{where}: id {obj.get('id')!r} is not in {articles_path}" + (f" (split {split})" if split else ""))
+            raise InputError(f"{where}: id {obj.get('id')!r} is not in {articles_path}" + (f" (split {split})" if split else ""))
         examples.append(Example(obj["id"], article.get("title") or "", article.get("text") or "", **_checked_labels(obj, where)))
     return examples
 
@@ -114,5 +115,5 @@ def load_dev(shared: Path, corpus: str) -> list[Example]:
     """A dev set: the ``"split": "dev"`` rows of ``shared/corpora/<corpus>`` with their gold labels."""
     folder = shared / "corpora" / corpus
     if not (folder / "dev_labels.jsonl").is_file():
-        raise FileNotFoundError(f"no dev labels at {folder}/dev_labels.jsonl: is the shared folder mounted?")
+        raise InputError(f"no dev labels at {folder}/dev_labels.jsonl: is the shared folder mounted?")
     return join_labels(folder / "dev_labels.jsonl", folder / "articles.jsonl", split="dev")
