@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell echo "$(EXTRAS)" | cat - pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install system-deps model demo test bench clean
+.PHONY: install system-deps model demo lint test bench clean
 
 install: $(STAMP)
 
@@ -30,9 +30,15 @@ model: install
 demo: install model
 	$(BIN)/vigia demo
 
-# Starts both engines, runs the whole suite against both, then stops them. pytest's exit
+# Style (ruff) and the layer rules (import-linter contracts in pyproject.toml).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+# Lints, starts both engines, runs the whole suite against both, then stops them. pytest's exit
 # code 5 (no tests collected) means a broken checkout: it fails with a message.
-test: install
+test: install lint
 	@VIGIA_TEST_STOP_ENGINES=1 $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; the suite is missing or broken" >&2; fi; \
 	  exit $$status

@@ -23,11 +23,11 @@ import elasticsearch.helpers
 import opensearchpy.helpers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic import synthetic_articles  # noqa: E402
+from synthetic import synthetic_articles
 
-from vigia.config import EngineSettings, IndexSettings, Settings  # noqa: E402
-from vigia.engine import local_engine  # noqa: E402
-from vigia.store import Store  # noqa: E402
+from vigia.config import EngineSettings, IndexSettings, Settings
+from vigia.engine import local_engine
+from vigia.store import Store
 
 HOME = Path(__file__).resolve().parent.parent / ".vigia-bench"
 

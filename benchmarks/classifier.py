@@ -62,16 +62,25 @@ def main() -> int:
             probs[name] = tagger.probabilities(docs)
         elapsed = time.perf_counter() - start
         reports = {c: evaluate_tagger(tagger, rows_) for c, rows_ in dev.items()}
-        rows[name] = {"articles_per_s": round(len(docs) * args.repeat / elapsed, 2),
-                      **{f"macro_f1[{c}]": r["macro_f1"] for c, r in reports.items()}}
-    rows["onnx-int8"]["speedup"] = round(rows["onnx-int8"]["articles_per_s"] / rows["pytorch-fp32"]["articles_per_s"], 2)
+        rows[name] = {
+            "articles_per_s": round(len(docs) * args.repeat / elapsed, 2),
+            **{f"macro_f1[{c}]": r["macro_f1"] for c, r in reports.items()},
+        }
+    rows["onnx-int8"]["speedup"] = round(
+        rows["onnx-int8"]["articles_per_s"] / rows["pytorch-fp32"]["articles_per_s"], 2
+    )
     delta = np.abs(probs["onnx-int8"] - probs["pytorch-fp32"])
     thresholds = np.array([onnx_tagger.thresholds[label] for label in onnx_tagger.labels])
     flipped = (probs["onnx-int8"] >= thresholds) != (probs["pytorch-fp32"] >= thresholds)
-    rows["onnx-int8"].update(mean_abs_dp=round(float(delta.mean()), 4), max_abs_dp=round(float(delta.max()), 3),
-                             decisions_flipped=f"{int(flipped.sum())}/{flipped.size}")
-    print(f"model {model_dir.name} ({onnx_tagger.meta['name']}, window {onnx_tagger.window}), "
-          f"{len(docs)} dev articles, {args.threads} threads")
+    rows["onnx-int8"].update(
+        mean_abs_dp=round(float(delta.mean()), 4),
+        max_abs_dp=round(float(delta.max()), 3),
+        decisions_flipped=f"{int(flipped.sum())}/{flipped.size}",
+    )
+    print(
+        f"model {model_dir.name} ({onnx_tagger.meta['name']}, window {onnx_tagger.window}), "
+        f"{len(docs)} dev articles, {args.threads} threads"
+    )
     for name, row in rows.items():
         print(f"{name:14s} " + "  ".join(f"{k}={v}" for k, v in row.items()))
     print(json.dumps(rows))

@@ -32,7 +32,9 @@ GOAL_RATE, GOAL_RATIO = 10.0, 0.8
 
 
 def settings_for(base: Settings, testweb_url: str, batch_size: int) -> Settings:
-    crawl = base.crawl.model_copy(update={"testweb_url": testweb_url, "polite": False, "batch_size": batch_size, "revisit_hours": 0})
+    crawl = base.crawl.model_copy(
+        update={"testweb_url": testweb_url, "polite": False, "batch_size": batch_size, "revisit_hours": 0}
+    )
     index = base.index.model_copy(update={"prefix": f"bench{uuid.uuid4().hex[:8]}"})
     return base.model_copy(update={"crawl": crawl, "index": index})
 
@@ -96,14 +98,18 @@ def main() -> None:
 
     slowest = min(rates, key=rates.get)  # type: ignore[arg-type]
     ratio = end_to_end / rates[slowest]
-    print(f"test web: {n} article pages, {indexed} indexed end to end; engine {base.engine.kind}; classifier {pipeline.tagger.name}")
+    print(
+        f"test web: {n} article pages, {indexed} indexed end to end; engine {base.engine.kind}; classifier {pipeline.tagger.name}"
+    )
     print(f"{'stage':<12}{'articles/s':>12}")
     for stage, rate in rates.items():
         print(f"{stage:<12}{rate:>12.1f}{'  (slowest)' if stage == slowest else ''}")
     print(f"{'end to end':<12}{end_to_end:>12.1f}  ({result.elapsed_s:.2f}s)")
     in_run = ", ".join(f"{k} {v:.1f}/s busy" for k, v in result.stage_rates.items())
     print(f"inside the end-to-end run: {in_run}")
-    print(f"end to end / slowest stage alone = {ratio:.2f} (goal ≥ {GOAL_RATIO}); end to end {'meets' if end_to_end >= GOAL_RATE else 'misses'} the {GOAL_RATE:.0f}/s goal")
+    print(
+        f"end to end / slowest stage alone = {ratio:.2f} (goal ≥ {GOAL_RATIO}); end to end {'meets' if end_to_end >= GOAL_RATE else 'misses'} the {GOAL_RATE:.0f}/s goal"
+    )
 
 
 if __name__ == "__main__":

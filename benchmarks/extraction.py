@@ -66,9 +66,7 @@ def scrapinghub_pages(bench: Path) -> tuple[dict[str, Any], list[Page]]:
     pages = [
         (
             key,
-            gzip.decompress((bench / "html" / f"{key}.html.gz").read_bytes()).decode(
-                "utf-8", "replace"
-            ),
+            gzip.decompress((bench / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8", "replace"),
             row.get("url") or "",
         )
         for key, row in truth.items()
@@ -113,15 +111,11 @@ def main() -> int:
         default=REPO_ROOT.parent / "shared",
         help="the shared folder (default: ../shared)",
     )
-    parser.add_argument(
-        "--json", type=Path, help="also write the results to this JSON file"
-    )
+    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     args = parser.parse_args()
     bench_root, tools = args.shared / "benchmarks" / "extraction", args.shared / "tools"
     if not bench_root.is_dir() or not tools.is_dir():
-        print(
-            f"skipped: {bench_root} or {tools} not found (pass --shared PATH to the shared folder)"
-        )
+        print(f"skipped: {bench_root} or {tools} not found (pass --shared PATH to the shared folder)")
         return 0
     score_extraction = load_scorer(tools, "score_extraction")
     score_snippets = load_scorer(tools, "score_snippets")
@@ -134,9 +128,7 @@ def main() -> int:
 
     results: dict[str, dict[str, float]] = {}
     for name in EXTRACTORS:
-        sh = score_extraction.score(
-            truth, {k: {"articleBody": t} for k, t in sh_texts[name].items()}
-        )
+        sh = score_extraction.score(truth, {k: {"articleBody": t} for k, t in sh_texts[name].items()})
         es = score_snippets.score(cases, es_texts[name])
         results[name] = {
             "scrapinghub_f1": sh["f1"],
@@ -152,12 +144,8 @@ def main() -> int:
     ratio = ours["pages_per_s"] / baseline["pages_per_s"]
     cold_ratio = ours["pages_per_s_cold"] / baseline["pages_per_s_cold"]
 
-    print(
-        f"{len(sh_pages)} scrapinghub pages, {len(es_pages)} trafilatura-es pages ({n_checks} checks)"
-    )
-    print(
-        f"{'extractor':32} {'F1':>6} {'P':>6} {'R':>6} {'checks':>7} {'pages/s':>8} {'cold':>6}"
-    )
+    print(f"{len(sh_pages)} scrapinghub pages, {len(es_pages)} trafilatura-es pages ({n_checks} checks)")
+    print(f"{'extractor':32} {'F1':>6} {'P':>6} {'R':>6} {'checks':>7} {'pages/s':>8} {'cold':>6}")
     for name, row in results.items():
         print(
             f"{name:32} {row['scrapinghub_f1']:6.3f} {row['scrapinghub_precision']:6.3f} "
@@ -172,12 +160,7 @@ def main() -> int:
         "trafilatura-es checks >= 92%": ours["snippets"] >= GOALS["snippets"],
         "throughput >= 80% of trafilatura": ratio >= GOALS["throughput_ratio"],
     }
-    print(
-        "goals: "
-        + ", ".join(
-            f"{goal}: {'met' if ok else 'NOT met'}" for goal, ok in checks.items()
-        )
-    )
+    print("goals: " + ", ".join(f"{goal}: {'met' if ok else 'NOT met'}" for goal, ok in checks.items()))
     if args.json:
         args.json.write_text(
             json.dumps(

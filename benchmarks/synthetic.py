@@ -7,13 +7,27 @@ from datetime import UTC, datetime, timedelta
 
 from vigia.models import Article
 
-_SUBJECTS = ["La Policía Nacional Civil", "La Fiscalía General", "Un tribunal de sentencia", "Los vecinos de la colonia",
-             "El Ministerio de Seguridad", "Una patrulla de la Fuerza Armada", "La alcaldía", "El Instituto de Medicina Legal"]
+_SUBJECTS = [
+    "La Policía Nacional Civil",
+    "La Fiscalía General",
+    "Un tribunal de sentencia",
+    "Los vecinos de la colonia",
+    "El Ministerio de Seguridad",
+    "Una patrulla de la Fuerza Armada",
+    "La alcaldía",
+    "El Instituto de Medicina Legal",
+]
 _VERBS = ["informó que", "confirmó que", "denunció que", "aseguró que", "reportó que", "explicó que"]
-_FACTS = ["dos hombres fueron capturados por extorsión", "se realizó un operativo en el distrito",
-          "una mujer fue hallada sin vida en un cafetal", "las lluvias dañaron la carretera principal",
-          "el mercado municipal reabrió tras la remodelación", "se decomisaron tres armas de fuego",
-          "la audiencia inicial fue reprogramada", "los familiares exigen información sobre el detenido"]
+_FACTS = [
+    "dos hombres fueron capturados por extorsión",
+    "se realizó un operativo en el distrito",
+    "una mujer fue hallada sin vida en un cafetal",
+    "las lluvias dañaron la carretera principal",
+    "el mercado municipal reabrió tras la remodelación",
+    "se decomisaron tres armas de fuego",
+    "la audiencia inicial fue reprogramada",
+    "los familiares exigen información sobre el detenido",
+]
 _PLACES = ["Soyapango", "Apopa", "Santa Ana", "San Miguel", "Zacatecoluca", "Usulután", "Chalatenango", "Sonsonate"]
 _SOURCES = ["laprensagrafica", "elsalvador_com", "diarioelmundo", "diariocolatino", "elfaro"]
 

@@ -42,9 +42,14 @@ def classify_file(tagger: Tagger, in_path: Path, out: TextIO, batch_size: int = 
 
     def flush() -> None:
         for (doc_id, _, _), tags in zip(batch, tagger.tag([(title, text) for _, title, text in batch])):
-            row: dict[str, Any] = {"id": doc_id, "violence_type": tags.violence_type, "actor": tags.actor,
-                                   "department": tags.department, "in_el_salvador": tags.in_el_salvador,
-                                   "scores": tags.scores}
+            row: dict[str, Any] = {
+                "id": doc_id,
+                "violence_type": tags.violence_type,
+                "actor": tags.actor,
+                "department": tags.department,
+                "in_el_salvador": tags.in_el_salvador,
+                "scores": tags.scores,
+            }
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         batch.clear()
 
@@ -79,8 +84,9 @@ def load_gold(labels_path: Path, articles_path: Path | None) -> list[Example]:
         if "text" not in source:
             hint = f"not in {articles_path}" if articles_path else "no text: pass --articles FILE"
             raise InputError(f"{where}: article {obj['id']!r} has {hint}")
-        examples.append(Example(obj["id"], source.get("title") or "", source["text"],
-                                **{key: obj[key] for key in LABEL_KEYS}))
+        examples.append(
+            Example(obj["id"], source.get("title") or "", source["text"], **{key: obj[key] for key in LABEL_KEYS})
+        )
     return examples
 
 

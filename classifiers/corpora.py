@@ -97,8 +97,12 @@ def join_labels(labels_path: Path, articles_path: Path, split: str | None = None
         where = f"{labels_path}:{number}"
         article = articles.get(obj.get("id"))
         if article is None:
-            raise InputError(f"{where}: id {obj.get('id')!r} is not in {articles_path}" + (f" (split {split})" if split else ""))
-        examples.append(Example(obj["id"], article.get("title") or "", article.get("text") or "", **_checked_labels(obj, where)))
+            raise InputError(
+                f"{where}: id {obj.get('id')!r} is not in {articles_path}" + (f" (split {split})" if split else "")
+            )
+        examples.append(
+            Example(obj["id"], article.get("title") or "", article.get("text") or "", **_checked_labels(obj, where))
+        )
     return examples
 
 

@@ -40,8 +40,14 @@ def field_scores(gold: Mapping[str, Mapping], pred: Mapping[str, Mapping], field
     per = {label: [round(x, 3) for x in prf(tp[label], fp[label], fn[label])] for label in labels}
     big = [label for label in support if support[label] >= MACRO_MIN_SUPPORT]
     macro = sum(prf(tp[l], fp[l], fn[l])[2] for l in big) / len(big) if big else 0.0
-    return {"micro_p": round(micro[0], 3), "micro_r": round(micro[1], 3), "micro_f1": round(micro[2], 3),
-            "macro_f1": round(macro, 3), "per_label": per, "support": dict(support)}
+    return {
+        "micro_p": round(micro[0], 3),
+        "micro_r": round(micro[1], 3),
+        "micro_f1": round(micro[2], 3),
+        "macro_f1": round(macro, 3),
+        "per_label": per,
+        "support": dict(support),
+    }
 
 
 def score(gold: Mapping[str, Mapping], pred: Mapping[str, Mapping]) -> dict[str, Any]:
@@ -60,8 +66,12 @@ def score(gold: Mapping[str, Mapping], pred: Mapping[str, Mapping]) -> dict[str,
 
 
 def tags_to_labels(tags: Tags) -> dict[str, Any]:
-    return {"violence_type": tags.violence_type, "actor": tags.actor, "department": tags.department,
-            "in_el_salvador": tags.in_el_salvador}
+    return {
+        "violence_type": tags.violence_type,
+        "actor": tags.actor,
+        "department": tags.department,
+        "in_el_salvador": tags.in_el_salvador,
+    }
 
 
 def evaluate_tagger(tagger: Tagger, examples: Sequence[Example], batch_size: int = 32) -> dict[str, Any]:

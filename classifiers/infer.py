@@ -51,8 +51,12 @@ def tags_from_scores(
     chosen = {name: [l for l in ids if scores[l] >= thresholds[l]] for name, ids in fields.items()}
     violence_type, actor = consistent_labels(chosen["violence_type"], chosen["actor"])
     in_sv = scores.get(IN_EL_SALVADOR, 1.0) >= thresholds.get(IN_EL_SALVADOR, 0.5)
-    tags = Tags(violence_type=violence_type, actor=actor, in_el_salvador=in_sv,
-                scores={k: round(float(v), 4) for k, v in scores.items()})
+    tags = Tags(
+        violence_type=violence_type,
+        actor=actor,
+        in_el_salvador=in_sv,
+        scores={k: round(float(v), 4) for k, v in scores.items()},
+    )
     if tags.violence_type and in_sv:
         tags.department, tags.municipality = event_location(title, text)
     return tags
@@ -77,8 +81,9 @@ def window_tokenizer(path: Path) -> Any:
     return tokenizer
 
 
-def document_windows(tokenizer: Any, docs: Sequence[tuple[str, str]], max_length: int,
-                     max_chunks: int) -> tuple[list[list[int]], np.ndarray]:
+def document_windows(
+    tokenizer: Any, docs: Sequence[tuple[str, str]], max_length: int, max_chunks: int
+) -> tuple[list[list[int]], np.ndarray]:
     """Every document's token windows, in order, and for each window the index of its document."""
     windows, owner = [], []
     for doc, encoding in enumerate(tokenizer.encode_batch([model_input(t, x) for t, x in docs])):
@@ -114,8 +119,13 @@ class OnnxTagger:
     measures both on dev and records the better one in ``meta.json``.
     """
 
-    def __init__(self, model_dir: Path, settings: Settings | None = None, model_file: str = "model.onnx",
-                 window: str | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        settings: Settings | None = None,
+        model_file: str = "model.onnx",
+        window: str | None = None,
+    ) -> None:
         import onnxruntime as ort
 
         self.meta: dict[str, Any] = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
@@ -161,8 +171,13 @@ class OnnxTagger:
         from classifiers.keywords import KeywordTagger
 
         keywords = KeywordTagger()
-        cues = np.array([[keywords_scores.get(label, -1.0) for label in self.labels]
-                         for keywords_scores in (keywords.label_scores(t, x) for t, x in docs)], dtype=np.float32)
+        cues = np.array(
+            [
+                [keywords_scores.get(label, -1.0) for label in self.labels]
+                for keywords_scores in (keywords.label_scores(t, x) for t, x in docs)
+            ],
+            dtype=np.float32,
+        )
         has_cue = cues >= 0  # labels the keyword tagger knows (not in_el_salvador)
         mixed = (1 - self.keyword_weight) * probs + self.keyword_weight * (cues > 0)
         return np.where(has_cue, mixed, probs).astype(np.float32)

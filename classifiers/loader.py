@@ -23,8 +23,7 @@ def load_tagger(settings: Settings) -> Tagger:
         return OnnxTagger(model_dir, settings)
     if not _warned:
         log.warning(
-            "no trained classifier in %s: using the placeholder keyword tagger "
-            "(run `vigia train` to build the model)",
+            "no trained classifier in %s: using the placeholder keyword tagger (run `vigia train` to build the model)",
             settings.classifier.model_dir(settings.cache_dir),
         )
         _warned = True

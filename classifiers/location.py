@@ -25,9 +25,7 @@ _CONNECTIVE = (
     r"de|del|la|las|los|lo|el|para|y|e|un|una|en|con|contra|maxima|alta|mediana|seguridad|"
     r"especializad[oa]s?|instruccion|sentencia|paz|primera|instancia|menores|vigilancia|familia"
 )
-_SEAT = re.compile(
-    rf"\b(?i:{_INSTITUTION})(?:\s+(?:[A-Z]\w*|(?i:{_CONNECTIVE})))*?\s+(?i:de|en)\s*$"
-)
+_SEAT = re.compile(rf"\b(?i:{_INSTITUTION})(?:\s+(?:[A-Z]\w*|(?i:{_CONNECTIVE})))*?\s+(?i:de|en)\s*$")
 # A person's origin or home, not the scene.
 _ORIGIN = re.compile(
     r"\b(?:originari[oa]s?|oriund[oa]s?|natural|nacid[oa]s?|domiciliad[oa]s?|con domicilio|"
@@ -89,9 +87,7 @@ def event_departments(matches: PlaceMatches) -> list[str]:
     departments = list(matches.departments)
     if CAPITAL in departments and len(departments) > 1:
         readings = gazetteer().readings
-        capital_districts = {
-            d for d in matches.districts for p in readings.get(fold(d), []) if p.department == CAPITAL
-        }
+        capital_districts = {d for d in matches.districts for p in readings.get(fold(d), []) if p.department == CAPITAL}
         if capital_districts <= {CAPITAL}:
             departments.remove(CAPITAL)
     return departments

@@ -164,7 +164,9 @@ class Gazetteer:
                 chosen.append((start, in_context[0]))
             elif len({p.department for p in readings}) == 1:
                 chosen.append((start, Place(readings[0].department)))
-        return PlaceMatches.of([Mention(start, ends[start], place) for start, place in sorted(chosen, key=lambda item: item[0])])
+        return PlaceMatches.of(
+            [Mention(start, ends[start], place) for start, place in sorted(chosen, key=lambda item: item[0])]
+        )
 
 
 @lru_cache(maxsize=1)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Callable
 from urllib.parse import urljoin
 
 import feedparser
@@ -57,7 +57,8 @@ def parse_feed(body: bytes, base_url: str) -> list[Link]:
             Link(
                 url=urljoin(base_url, url),
                 published=_struct_time(entry.get("published_parsed")),
-                modified=_struct_time(entry["updated_parsed"] if "updated_parsed" in entry.keys() else None),
+                # keys(), not get(): feedparser would alias a missing "updated" to "published"
+                modified=_struct_time(entry["updated_parsed"] if "updated_parsed" in entry.keys() else None),  # noqa: SIM118
                 title=entry.get("title") or None,
                 keywords=tuple(t["term"] for t in entry.get("tags", []) if t.get("term")),
             )
@@ -113,7 +114,9 @@ def parse_wp_posts(body: bytes) -> list[Link]:
             url=post["link"],
             published=parse_date(post.get("date_gmt")),
             modified=parse_date(post.get("modified_gmt")),
-            title=html.fromstring(post["title"]["rendered"]).text_content() if post.get("title", {}).get("rendered") else None,
+            title=html.fromstring(post["title"]["rendered"]).text_content()
+            if post.get("title", {}).get("rendered")
+            else None,
         )
         for post in posts
         if post.get("link")
@@ -142,4 +145,3 @@ def in_window(link: Link, since: datetime | None, until: datetime | None) -> boo
     if date is None:
         return True
     return (since is None or date >= since) and (until is None or date <= until)
-

@@ -74,7 +74,7 @@ class BatchPipeline:
         self.stats.error("pipeline", type(error).__name__)
 
 
-def _classify(pipeline: ArticlePipeline):  # noqa: ANN202 (a stage function)
+def _classify(pipeline: ArticlePipeline):
     def stage(extracted: Extracted) -> Extracted:
         pipeline.classify(extracted.articles)
         return extracted
@@ -82,7 +82,7 @@ def _classify(pipeline: ArticlePipeline):  # noqa: ANN202 (a stage function)
     return stage
 
 
-def _index(pipeline: ArticlePipeline):  # noqa: ANN202 (a stage function)
+def _index(pipeline: ArticlePipeline):
     def stage(extracted: Extracted) -> tuple[Extracted, dict[str, UpsertStats]]:
         return extracted, pipeline.index(extracted.articles)
 

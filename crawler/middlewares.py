@@ -49,7 +49,9 @@ class RetryAfterMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
-        return cls(crawler.settings.getfloat("RETRY_AFTER_MAX_S", 600.0), crawler.settings.getint("RETRY_AFTER_TIMES", 3))
+        return cls(
+            crawler.settings.getfloat("RETRY_AFTER_MAX_S", 600.0), crawler.settings.getint("RETRY_AFTER_TIMES", 3)
+        )
 
     async def process_request(self, request: Request) -> None:
         wait = self.blocked_until.get(_host(request.url), 0.0) - time.monotonic()
@@ -64,7 +66,9 @@ class RetryAfterMiddleware:
         if wait is None or times >= self.max_times:
             return response
         if wait > self.max_wait_s:
-            log.warning("giving up on %s: Retry-After %.0fs exceeds the %.0fs maximum", request.url, wait, self.max_wait_s)
+            log.warning(
+                "giving up on %s: Retry-After %.0fs exceeds the %.0fs maximum", request.url, wait, self.max_wait_s
+            )
             return response
         host = _host(request.url)
         self.blocked_until[host] = max(self.blocked_until.get(host, 0.0), time.monotonic() + wait)

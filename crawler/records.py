@@ -28,8 +28,17 @@ if TYPE_CHECKING:
 
 # Counters every record has (the pipeline adds new/updated/unchanged/no_article/spooled).
 COUNTERS = (
-    "requests", "links", "new", "updated", "unchanged", "not_modified", "skipped",
-    "no_article", "spooled", "listing_bound", "offsite_links",
+    "requests",
+    "links",
+    "new",
+    "updated",
+    "unchanged",
+    "not_modified",
+    "skipped",
+    "no_article",
+    "spooled",
+    "listing_bound",
+    "offsite_links",
 )
 
 

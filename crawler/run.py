@@ -74,7 +74,9 @@ def check_plan(plan: CrawlPlan, registry: Registry) -> None:
         if not plan.url or not plan.url.startswith(("http://", "https://")):
             raise InputError(f"--url needs an http(s) URL, got {plan.url!r}")
         if registry.source_for(plan.url) is None:
-            raise InputError(f"{plan.url} is not on any registry outlet's domains; add the outlet to crawler/sources.yaml first")
+            raise InputError(
+                f"{plan.url} is not on any registry outlet's domains; add the outlet to crawler/sources.yaml first"
+            )
     if plan.since and plan.until and plan.since > plan.until:
         raise InputError(f"--since {plan.since.date()} is after --until {plan.until.date()}")
 
@@ -99,7 +101,9 @@ def run_crawl(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, log
     pipeline = None
     if clusterer is not None:
         tagger = load_tagger(settings)
-        pipeline = ArticlePipeline(store, registry.outlets(), tagger, clusterer, extract_processes=settings.crawl.extract_processes)
+        pipeline = ArticlePipeline(
+            store, registry.outlets(), tagger, clusterer, extract_processes=settings.crawl.extract_processes
+        )
     job_dir = job_dir_for(settings, plan)
     process = CrawlerProcess(for_run(settings, registry, job_dir, log_level))
     crawler = process.create_crawler(NewsSpider)
@@ -173,7 +177,9 @@ def _settings_file(settings: Settings, directory: Path) -> Path:
     return path
 
 
-def start_crawl_subprocess(settings: Settings, plan: CrawlPlan, workdir: Path, fetch_only: bool = False) -> subprocess.Popen[bytes]:
+def start_crawl_subprocess(
+    settings: Settings, plan: CrawlPlan, workdir: Path, fetch_only: bool = False
+) -> subprocess.Popen[bytes]:
     """Start a crawl in a child process; its result lands in ``workdir/result.json``, its log in
     ``workdir/crawl.log``. Used directly by tests that interrupt a crawl."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIA_")}
@@ -184,7 +190,9 @@ def start_crawl_subprocess(settings: Settings, plan: CrawlPlan, workdir: Path, f
     return subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
 
 
-def run_crawl_subprocess(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, timeout_s: float = 600) -> tuple[CrawlResult, str]:
+def run_crawl_subprocess(
+    settings: Settings, plan: CrawlPlan, fetch_only: bool = False, timeout_s: float = 600
+) -> tuple[CrawlResult, str]:
     """Crawl in a child process; returns the result and the crawl's log text."""
     with tempfile.TemporaryDirectory(prefix="vigia-crawl-") as tmp:
         workdir = Path(tmp)
@@ -209,6 +217,3 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
-
-
-

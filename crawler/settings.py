@@ -45,7 +45,9 @@ def for_run(settings: Settings, registry: Registry, job_dir: Path | None, log_le
         for host in {*source.domains, *(f"www.{d}" for d in source.domains)}:
             slots[host] = {
                 "concurrency": override.concurrency or crawl.concurrent_per_domain,
-                "delay": (override.delay_s if override.delay_s is not None else crawl.download_delay_s) if polite else 0,
+                "delay": (override.delay_s if override.delay_s is not None else crawl.download_delay_s)
+                if polite
+                else 0,
             }
     values: dict[str, Any] = {
         "USER_AGENT": crawl.user_agent.format(contact_url=crawl.contact_url),

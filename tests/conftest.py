@@ -23,7 +23,9 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("VIGIA_SHARED", REPO.parent / "shared"))
 TEST_HOME = Path(os.environ.get("VIGIA_TEST_HOME", REPO / ".vigia-test"))
 ENGINES: list[EngineKind] = [
-    e for e in os.environ.get("VIGIA_TEST_ENGINES", "elasticsearch,opensearch").split(",") if e  # type: ignore[misc]
+    e
+    for e in os.environ.get("VIGIA_TEST_ENGINES", "elasticsearch,opensearch").split(",")
+    if e  # type: ignore[misc]
 ]
 # Ports of the session's engines, and of the ones a test starts and stops itself (+10).
 TEST_PORTS = {

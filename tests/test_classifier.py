@@ -55,8 +55,9 @@ def test_keyword_tagger_adds_homicide_to_feminicide() -> None:
     assert {"feminicide", "homicide"} <= set(tags.violence_type)
 
 
-def test_load_tagger_without_a_model_warns_once(tmp_path: Path, caplog: pytest.LogCaptureFixture,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_tagger_without_a_model_warns_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(loader, "_warned", False)
     settings = Settings(cache_dir=tmp_path)
     with caplog.at_level(logging.WARNING):
@@ -66,11 +67,14 @@ def test_load_tagger_without_a_model_warns_once(tmp_path: Path, caplog: pytest.L
 
 
 def test_classify_round_trips_ids(tmp_path: Path) -> None:
-    rows = [{"id": f"doc-{i}", "title": f"Título {i}", "text": text}
-            for i, text in enumerate(["Asesinan a un joven en Apopa.", "", LONG, "Lluvias en el oriente."])]
+    rows = [
+        {"id": f"doc-{i}", "title": f"Título {i}", "text": text}
+        for i, text in enumerate(["Asesinan a un joven en Apopa.", "", LONG, "Lluvias en el oriente."])
+    ]
     source = write_jsonl(tmp_path / "in.jsonl", rows)
-    result = CliRunner().invoke(app, ["classify", "--input", str(source), "--output", str(tmp_path / "out.jsonl"),
-                                      "--tagger", "keywords"])
+    result = CliRunner().invoke(
+        app, ["classify", "--input", str(source), "--output", str(tmp_path / "out.jsonl"), "--tagger", "keywords"]
+    )
     assert result.exit_code == 0, result.output
     out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [o["id"] for o in out] == [r["id"] for r in rows]
@@ -87,7 +91,10 @@ def test_classify_reads_a_null_title_as_empty(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
-        (['{"id": "a", "title": "t", "text": "x"}', '{"id": "b", "title": "t"}'], "in.jsonl:2: missing field(s) ['text']"),
+        (
+            ['{"id": "a", "title": "t", "text": "x"}', '{"id": "b", "title": "t"}'],
+            "in.jsonl:2: missing field(s) ['text']",
+        ),
         (['{"id": "a", "title": "t", "text": 3}'], "in.jsonl:1: field(s) ['text'] must be strings"),
         (['{"id": "a", "title": "t", "text": "x"}', "not json"], "in.jsonl:2: not valid JSON"),
         (['{"id": "a", "title": null, "text": null}'], "in.jsonl:1: field(s) ['text'] must be strings"),
@@ -105,10 +112,14 @@ def test_classify_rejects_bad_input_with_line_and_field(tmp_path: Path, lines: l
 
 
 def test_score_follows_the_product_owners_definitions() -> None:
-    gold = {"a": {"violence_type": ["homicide"], "actor": ["police"], "department": ["La Paz"]},
-            "b": {"violence_type": [], "actor": [], "department": []}}
-    pred = {"a": {"violence_type": ["homicide", "arrest"], "actor": [], "department": ["La Paz", "San Salvador"]},
-            "b": {"violence_type": ["arrest"], "actor": [], "department": ["Cabañas"]}}
+    gold = {
+        "a": {"violence_type": ["homicide"], "actor": ["police"], "department": ["La Paz"]},
+        "b": {"violence_type": [], "actor": [], "department": []},
+    }
+    pred = {
+        "a": {"violence_type": ["homicide", "arrest"], "actor": [], "department": ["La Paz", "San Salvador"]},
+        "b": {"violence_type": ["arrest"], "actor": [], "department": ["Cabañas"]},
+    }
     report = score(gold, pred)
     assert report["violence_type"]["micro_p"] == pytest.approx(1 / 3, abs=1e-3)
     assert report["violence_type"]["micro_r"] == 1.0
@@ -124,8 +135,14 @@ def test_evaluation_equals_the_shared_scorer(tmp_path: Path, corpus: str) -> Non
     tags = KeywordTagger().tag([(e.title, e.text) for e in dev])
     pred = write_jsonl(tmp_path / "pred.jsonl", [{"id": e.id, **tags_to_labels(t)} for e, t in zip(dev, tags)])
     gold = SHARED / "corpora" / corpus / "dev_labels.jsonl"
-    theirs = json.loads(subprocess.run([sys.executable, str(SHARED / "tools" / "score_labels.py"), str(gold), str(pred)],
-                                       capture_output=True, text=True, check=True).stdout)
+    theirs = json.loads(
+        subprocess.run(
+            [sys.executable, str(SHARED / "tools" / "score_labels.py"), str(gold), str(pred)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     ours = evaluate_tagger(KeywordTagger(), load_gold(gold, None))
     for field in ("violence_type", "actor", "department"):
         for key in ("micro_p", "micro_r", "micro_f1", "macro_f1"):

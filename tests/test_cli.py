@@ -23,7 +23,16 @@ ALL_COMMANDS = command_paths(typer.main.get_command(app))
 
 def test_the_cli_has_the_foundation_commands() -> None:
     names = {" ".join(p) for p in ALL_COMMANDS}
-    assert {"engine start", "engine stop", "engine status", "index init", "index status", "search", "demo", "crawl"} <= names
+    assert {
+        "engine start",
+        "engine stop",
+        "engine status",
+        "index init",
+        "index status",
+        "search",
+        "demo",
+        "crawl",
+    } <= names
 
 
 @pytest.mark.parametrize("path", ALL_COMMANDS, ids=lambda p: " ".join(p) or "vigia")

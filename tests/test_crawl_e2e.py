@@ -52,7 +52,14 @@ class Crawled:
 
 def crawl_settings(kind: str, testweb_url: str, **crawl: object) -> Settings:
     settings = make_settings(kind)  # type: ignore[arg-type]
-    options = {"testweb_url": testweb_url, "polite": False, "max_response_bytes": MAX_BYTES, "max_listing_pages": LISTING_BOUND, "revisit_hours": 0, **crawl}
+    options = {
+        "testweb_url": testweb_url,
+        "polite": False,
+        "max_response_bytes": MAX_BYTES,
+        "max_listing_pages": LISTING_BOUND,
+        "revisit_hours": 0,
+        **crawl,
+    }
     return settings.model_copy(update={"crawl": settings.crawl.model_copy(update=options)})
 
 
@@ -123,7 +130,7 @@ def test_off_registry_links_are_not_followed(crawled: Crawled) -> None:
 
 def test_endless_pagination_stops_at_the_bound(crawled: Crawled) -> None:
     listing = urlsplit(crawled.web.fixtures.registry.get(TRAP_SOURCE).discovery[2].url).path
-    pages = [r for r in crawled.web.requests if r.path.startswith(listing) and "page=" in r.path or r.path == listing]
+    pages = [r for r in crawled.web.requests if (r.path.startswith(listing) and "page=" in r.path) or r.path == listing]
     assert len(pages) == LISTING_BOUND
     record = next(r for r in crawled.result.records if r["source"] == TRAP_SOURCE)
     assert record["listing_bound"] == 1
@@ -134,7 +141,9 @@ def test_crawl_records_are_indexed_per_source(crawled: Crawled) -> None:
     hits = crawled.store.search_raw("crawls", body)["hits"]["hits"]
     by_source = {h["_source"]["source"]: h["_source"] for h in hits}
     assert set(by_source) == set(crawled.web.fixtures.registry.ids)
-    assert by_source["elfaro"]["new"] == len(crawled.web.fixtures.outlets["elfaro"].articles) + len(crawled.web.fixtures.outlets["elfaro"].real_pages)
+    assert by_source["elfaro"]["new"] == len(crawled.web.fixtures.outlets["elfaro"].articles) + len(
+        crawled.web.fixtures.outlets["elfaro"].real_pages
+    )
     assert by_source["elfaro"]["requests"] > by_source["elfaro"]["new"]
     assert by_source["elfaro"]["last_success_at"]
 
@@ -162,7 +171,9 @@ def test_changed_text_is_revisited_and_becomes_revision_2(crawled: Crawled) -> N
     web, store = crawled.web, crawled.store
     changed = web.newest("elfaro").url
     web.change(changed)
-    settings = crawled.settings.model_copy(update={"crawl": crawled.settings.crawl.model_copy(update={"revisit_hours": 24 * 365 * 10})})
+    settings = crawled.settings.model_copy(
+        update={"crawl": crawled.settings.crawl.model_copy(update={"revisit_hours": 24 * 365 * 10})}
+    )
     before = len(web.requests)
     result, _ = run_crawl_subprocess(settings, plan_for(settings, sources=("elfaro",)))
     assert result.total("updated") == 1

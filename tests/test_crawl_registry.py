@@ -20,9 +20,22 @@ from crawler.testweb.server import TestWeb
 from vigia.models import FetchedPage
 
 IDS = [
-    "elfaro", "laprensagrafica", "elsalvador_com", "diarioelmundo", "diarioelsalvador", "diariocolatino",
-    "revistafactum", "gatoencerrado", "lapagina", "elsalvadortimes", "contrapunto", "focos", "alharaca",
-    "insightcrime", "pnc", "fgr",
+    "elfaro",
+    "laprensagrafica",
+    "elsalvador_com",
+    "diarioelmundo",
+    "diarioelsalvador",
+    "diariocolatino",
+    "revistafactum",
+    "gatoencerrado",
+    "lapagina",
+    "elsalvadortimes",
+    "contrapunto",
+    "focos",
+    "alharaca",
+    "insightcrime",
+    "pnc",
+    "fgr",
 ]
 
 
@@ -91,7 +104,9 @@ def test_listing_finds_articles_and_the_next_page(fixtures: Fixtures) -> None:
     web = TestWeb(fixtures)
     reply = web.handle("www.diariocolatino.com", "/category/nacionales/", "https", None)
     source = fixtures.registry.get("diariocolatino")
-    links, next_url = parse_listing(reply.body, "https://www.diariocolatino.com/category/nacionales/", lambda u: source.article_match(u) is not None)
+    links, next_url = parse_listing(
+        reply.body, "https://www.diariocolatino.com/category/nacionales/", lambda u: source.article_match(u) is not None
+    )
     assert len(links) == 2 and next_url == "https://www.diariocolatino.com/category/nacionales/page/2/"
 
 
@@ -105,7 +120,9 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
 def test_news_sitemap_fields_reach_the_fetched_item(fixtures: Fixtures) -> None:
     """The spider carries the Google News date/title/keywords from the sitemap to the item."""
     registry = fixtures.registry
-    spider = NewsSpider(CrawlPlan(), registry, lookup=lambda urls: {}, stats=RunStats(mode="incremental"), article_pipeline=None)
+    spider = NewsSpider(
+        CrawlPlan(), registry, lookup=lambda urls: {}, stats=RunStats(mode="incremental"), article_pipeline=None
+    )
     web = TestWeb(fixtures)
     sitemap_url = "https://www.laprensagrafica.com/sitemap-news.xml"
     meta = {"source": "laprensagrafica", "discovery": "news_sitemap", "page": 1, "discovery_url": sitemap_url}

@@ -58,7 +58,9 @@ def test_killed_backfill_resumes_without_refetching(settings: Settings, tmp_path
             second, _ = run_crawl_subprocess(settings, plan)
             assert second.close_reason == "finished"
             # robots.txt is read again by each process; every other page must not be.
-            refetched = {r.url for r in web.requests[mark:] if r.status == 200 and r.path != "/robots.txt"} & first_fetched
+            refetched = {
+                r.url for r in web.requests[mark:] if r.status == 200 and r.path != "/robots.txt"
+            } & first_fetched
             assert not refetched, f"pages fetched before the kill were fetched again: {sorted(refetched)}"
             store = Store(settings)
             assert store.indexed_urls(expected) == expected

@@ -69,9 +69,7 @@ SAME_TOPIC_OTHER_STORY = [
 ]
 
 
-def article(
-    url: str, title: str, paragraphs: list[str], published: datetime | None = None
-) -> Article:
+def article(url: str, title: str, paragraphs: list[str], published: datetime | None = None) -> Article:
     return Article(
         url=url,
         source="test",
@@ -108,15 +106,9 @@ def test_wire_story_at_two_outlets_is_one_story_and_same_topic_is_another(
 
 def test_print_copy_joins_and_recrawl_keeps_its_cluster(tmp_path: Path) -> None:
     clusterer = StoryClusterer(tmp_path / "state.npz")
-    original = article(
-        "https://diario-uno.example/sucesos/nota-1", "Titular", WIRE_STORY
-    )
-    printed = article(
-        "https://diario-uno.example/sucesos/nota-1/print", "Titular", WIRE_STORY
-    )
-    amp = article(
-        "https://www.diario-uno.example/sucesos/nota-1/amp/", "Titular", WIRE_STORY
-    )
+    original = article("https://diario-uno.example/sucesos/nota-1", "Titular", WIRE_STORY)
+    printed = article("https://diario-uno.example/sucesos/nota-1/print", "Titular", WIRE_STORY)
+    amp = article("https://www.diario-uno.example/sucesos/nota-1/amp/", "Titular", WIRE_STORY)
     cluster = clusterer.assign([original])[0]
     assert clusterer.assign([printed])[0] == cluster
     assert amp.id == original.id and clusterer.assign([amp])[0] == cluster
@@ -136,9 +128,7 @@ def test_short_texts_match_only_when_identical(tmp_path: Path) -> None:
     other_brief = ["Un hombre resultó herido en la carretera al puerto de La Libertad."]
     a = clusterer.assign([article("https://a.example/1", "Muere peatón", brief)])[0]
     b = clusterer.assign([article("https://b.example/2", "Muere peatón", brief)])[0]
-    c = clusterer.assign(
-        [article("https://c.example/3", "Peatón herido", other_brief)]
-    )[0]
+    c = clusterer.assign([article("https://c.example/3", "Peatón herido", other_brief)])[0]
     assert a == b
     assert c != a
 
@@ -147,9 +137,7 @@ def test_clusters_survive_a_save_and_reopen(tmp_path: Path) -> None:
     path = tmp_path / "dedupe" / "clusters.npz"
     clusterer = StoryClusterer.open(path)
     first = article("https://diario-uno.example/a", "T1", WIRE_STORY)
-    clusterer.assign(
-        [first, article("https://diario-uno.example/b", "T2", SAME_TOPIC_OTHER_STORY)]
-    )
+    clusterer.assign([first, article("https://diario-uno.example/b", "T2", SAME_TOPIC_OTHER_STORY)])
     cluster = first.story_cluster
     assert clusterer.save() == path
 

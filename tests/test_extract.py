@@ -25,13 +25,7 @@ from vigia.extract.dates import first_plausible
 from vigia.models import doc_id
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
-SHARED_ES = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "benchmarks"
-    / "extraction"
-    / "trafilatura-es"
-)
+SHARED_ES = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "extraction" / "trafilatura-es"
 SV = ZoneInfo("America/El_Salvador")
 URL = "https://diario-ejemplo.example/sucesos/capturan-dos-pandilleros-apopa/"
 TEST_WEB = Fixtures()
@@ -52,9 +46,7 @@ PARAGRAPHS = [
 ]
 
 
-def page(
-    head: str = "", paragraphs: list[str] = PARAGRAPHS, extra_body: str = ""
-) -> str:
+def page(head: str = "", paragraphs: list[str] = PARAGRAPHS, extra_body: str = "") -> str:
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
     return (
         f'<!DOCTYPE html><html lang="es"><head><meta charset="utf-8"><title>Nuevo centro en Santa Ana</title>'
@@ -97,10 +89,7 @@ def test_complete_page_gives_clean_text_and_metadata() -> None:
 
 
 def test_boilerplate_rules_keep_reporting_that_starts_like_a_teaser() -> None:
-    long_paragraph = (
-        "Lee también "
-        + "el informe de la procuraduría que detalla cada uno de los casos " * 8
-    )
+    long_paragraph = "Lee también " + "el informe de la procuraduría que detalla cada uno de los casos " * 8
     kept = strip_boilerplate(
         [
             "Primer párrafo de la nota con información.",
@@ -141,9 +130,7 @@ def test_test_web_pages_of_each_outlet(outlet_id: str) -> None:
     if not outlet.articles:
         pytest.skip(f"no test-web articles for {outlet_id}")
     for fixture in outlet.articles:
-        hints = ExtractHints(
-            source=outlet_id, body_xpath=outlet.source.hints.body_xpath
-        )
+        hints = ExtractHints(source=outlet_id, body_xpath=outlet.source.hints.body_xpath)
         article = extract(article_page(outlet, fixture, None, []), fixture.url, hints)
         assert (article.title, article.published_at, article.authors) == (
             fixture.title,
@@ -157,9 +144,7 @@ def test_test_web_pages_of_each_outlet(outlet_id: str) -> None:
 
 
 def test_meta_published_time_with_its_zone() -> None:
-    html = page(
-        '<meta property="article:published_time" content="2024-02-10T08:15:00Z">'
-    )
+    html = page('<meta property="article:published_time" content="2024-02-10T08:15:00Z">')
     article = extract(html, "https://diario-ejemplo.example/nota")
     assert article.published_at == datetime(2024, 2, 10, 8, 15, tzinfo=UTC)
     assert article.date_source == "meta"
@@ -212,15 +197,11 @@ def test_feed_date_then_url_date_when_the_page_has_none() -> None:
     assert undated.published_at is None and undated.date_source is None
 
 
-@pytest.mark.parametrize(
-    "bad_date", ["2099-05-01T10:00:00-06:00", "1985-05-01T10:00:00-06:00"]
-)
+@pytest.mark.parametrize("bad_date", ["2099-05-01T10:00:00-06:00", "1985-05-01T10:00:00-06:00"])
 def test_future_and_pre_1990_dates_are_rejected(bad_date: str) -> None:
     html = page(jsonld(datePublished=bad_date))
     feed_date = datetime(2024, 1, 20, 18, 45, tzinfo=UTC)
-    article = extract(
-        html, "https://diario-ejemplo.example/nota", ExtractHints(feed_date=feed_date)
-    )
+    article = extract(html, "https://diario-ejemplo.example/nota", ExtractHints(feed_date=feed_date))
     assert article.published_at == feed_date
     assert article.date_source == "feed"
 
@@ -232,9 +213,7 @@ def test_small_future_tolerance_and_year_only_guess() -> None:
     # htmldate answering a bare year (1 January, midnight) yields to a precise date of that year.
     year_only = datetime(2024, 1, 1, tzinfo=SV)
     feed = datetime(2024, 5, 30, 7, 0, tzinfo=SV)
-    assert first_plausible(
-        [("htmldate", lambda: year_only), ("feed", lambda: feed)], now
-    ) == (feed, "feed")
+    assert first_plausible([("htmldate", lambda: year_only), ("feed", lambda: feed)], now) == (feed, "feed")
     assert first_plausible([("htmldate", lambda: year_only)], now) == (
         year_only,
         "htmldate",
@@ -245,17 +224,10 @@ def test_small_future_tolerance_and_year_only_guess() -> None:
 
 
 def test_body_xpath_hint_selects_the_outlet_body() -> None:
-    other = [
-        "Columna de opinión sobre la economía regional y el precio del café en los mercados "
-        * 3
-    ]
+    other = ["Columna de opinión sobre la economía regional y el precio del café en los mercados " * 3]
     html = (
-        '<html lang="es"><body><div class="columna">'
-        + "".join(f"<p>{p}</p>" for p in other * 4)
-        + "</div>"
-        '<div class="nota-cuerpo">'
-        + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
-        + "</div></body></html>"
+        '<html lang="es"><body><div class="columna">' + "".join(f"<p>{p}</p>" for p in other * 4) + "</div>"
+        '<div class="nota-cuerpo">' + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</div></body></html>"
     )
     hinted = extract(
         html,
@@ -268,17 +240,13 @@ def test_body_xpath_hint_selects_the_outlet_body() -> None:
 
 
 def test_jsonld_article_body_when_the_page_shows_only_a_teaser() -> None:
-    full_body = "\n".join(
-        PARAGRAPHS * 2 + ["El centro atenderá también por teléfono durante las noches."]
-    )
+    full_body = "\n".join(PARAGRAPHS * 2 + ["El centro atenderá también por teléfono durante las noches."])
     html = page(
         jsonld(headline="Nuevo centro en Santa Ana", articleBody=full_body),
         paragraphs=PARAGRAPHS[:1],
     )
     article = extract(html, "https://diario-ejemplo.example/nota")
-    assert article.text.endswith(
-        "El centro atenderá también por teléfono durante las noches."
-    )
+    assert article.text.endswith("El centro atenderá también por teléfono durante las noches.")
 
 
 def test_non_spanish_article_is_kept_and_marked() -> None:
@@ -321,11 +289,7 @@ def test_declared_utf8_but_windows_1252() -> None:
 
 
 def test_page_without_body_tag() -> None:
-    html = (
-        "<html><head><title>Nota</title></head>"
-        + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
-        + "</html>"
-    )
+    html = "<html><head><title>Nota</title></head>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</html>"
     assert extract(html, "https://x.example/n").text.split("\n") == PARAGRAPHS
 
 
@@ -339,13 +303,7 @@ def test_truncated_page_keeps_what_arrived() -> None:
 def test_deeply_nested_page_still_gives_its_article() -> None:
     depth = 5000  # far beyond libxml2's nesting limit
     paragraphs = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
-    html = (
-        "<html><body>"
-        + "<div>" * depth
-        + paragraphs
-        + "</div>" * depth
-        + "</body></html>"
-    )
+    html = "<html><body>" + "<div>" * depth + paragraphs + "</div>" * depth + "</body></html>"
     assert extract(html, "https://x.example/n").text.split("\n") == PARAGRAPHS
 
 
@@ -358,10 +316,7 @@ def test_navigation_only_page_is_no_article() -> None:
 
 
 def test_five_megabyte_page() -> None:
-    filler = "".join(
-        f'<li><a href="/n/{i}">Enlace número {i} del menú</a></li>'
-        for i in range(85000)
-    )
+    filler = "".join(f'<li><a href="/n/{i}">Enlace número {i} del menú</a></li>' for i in range(85000))
     html = page(extra_body=f"<aside><ul>{filler}</ul></aside>")
     assert len(html.encode()) > 5_000_000
     start = time.perf_counter()
@@ -408,9 +363,7 @@ def test_cli_round_trip(tmp_path: Path) -> None:
     assert record["canonical_url"] == URL
     assert record["text"].count("\n") == 4
 
-    several = runner.invoke(
-        app, ["extract", str(gz), str(empty), str(tmp_path / "falta.html")]
-    )
+    several = runner.invoke(app, ["extract", str(gz), str(empty), str(tmp_path / "falta.html")])
     assert several.exit_code == 1
     lines = [json.loads(line) for line in several.stdout.splitlines()]
     assert [line["input"] for line in lines] == [
@@ -418,43 +371,28 @@ def test_cli_round_trip(tmp_path: Path) -> None:
         str(empty),
         str(tmp_path / "falta.html"),
     ]
-    assert (
-        lines[0]["title"]
-        and "empty page" in lines[1]["error"]
-        and "no such file" in lines[2]["error"]
-    )
+    assert lines[0]["title"] and "empty page" in lines[1]["error"] and "no such file" in lines[2]["error"]
 
 
 # -- the Salvadoran pages of the shared benchmark ---------------------------------------
 
 
-@pytest.mark.skipif(
-    not SHARED_ES.is_dir(), reason=f"{SHARED_ES} not found (shared benchmarks absent)"
-)
-@pytest.mark.parametrize(
-    "name", ["elfaro.net-asamblea.html", "laprensagrafica.com.fiscal.html"]
-)
+@pytest.mark.skipif(not SHARED_ES.is_dir(), reason=f"{SHARED_ES} not found (shared benchmarks absent)")
+@pytest.mark.parametrize("name", ["elfaro.net-asamblea.html", "laprensagrafica.com.fiscal.html"])
 def test_salvadoran_benchmark_pages_keep_their_reporting(name: str) -> None:
-    cases = {
-        case["file"]: (url, case)
-        for url, case in json.loads((SHARED_ES / "evaldata.json").read_text()).items()
-    }
+    cases = {case["file"]: (url, case) for url, case in json.loads((SHARED_ES / "evaldata.json").read_text()).items()}
     url, case = cases[name]
-    article = extract(
-        (SHARED_ES / "html" / name).read_bytes(), url if url.startswith("http") else ""
-    )
+    article = extract((SHARED_ES / "html" / name).read_bytes(), url if url.startswith("http") else "")
     assert article.language == "es" and article.published_at is not None
-    missing = [
-        snippet
-        for snippet in case.get("with", [])
-        if snippet not in f"{article.title}\n{article.text}"
-    ]
+    missing = [snippet for snippet in case.get("with", []) if snippet not in f"{article.title}\n{article.text}"]
     assert not missing
 
 
 def test_a_canonical_url_on_another_site_is_ignored() -> None:
     """The canonical URL is the document id: a page may not claim another outlet's article."""
-    body = "".join(f"<p>La Policía informó que el hecho ocurrió en el cantón número {i} del distrito.</p>" for i in range(8))
+    body = "".join(
+        f"<p>La Policía informó que el hecho ocurrió en el cantón número {i} del distrito.</p>" for i in range(8)
+    )
     page = f'<html><head><title>Nota</title><link rel="canonical" href="{{}}"></head><body><article>{body}</article></body></html>'
     foreign = extract(page.format("https://otro-diario.example/nota-ajena"), "https://diario.example/nota")
     assert foreign.canonical_url is None and foreign.id == doc_id("https://diario.example/nota")

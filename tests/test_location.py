@@ -10,19 +10,24 @@ def departments(text: str, title: str = "") -> list[str]:
 
 
 def test_scene_kept_and_court_seat_dropped() -> None:
-    text = ("El Tribunal Primero de Sentencia de Santa Tecla condenó a un hombre por el homicidio "
-            "cometido en el cantón El Palmar, municipio de Izalco.")
+    text = (
+        "El Tribunal Primero de Sentencia de Santa Tecla condenó a un hombre por el homicidio "
+        "cometido en el cantón El Palmar, municipio de Izalco."
+    )
     assert departments(text) == ["Sonsonate"]
 
 
-@pytest.mark.parametrize("seat", [
-    "será puesto a la orden del Juzgado Quinto de Instrucción de Chalatenango",
-    "la Cámara Segunda de lo Penal de Santa Ana confirmó la condena",
-    "la oficina regional, que tiene su sede en San Miguel, coordinó la entrega",
-    "cumplía su pena en el penal de máxima seguridad en Zacatecoluca",
-    "tiene orden de captura emitida en San Francisco Gotera, Morazán, por homicidio",
-    "un juez de Ilobasco giró la orden",
-])
+@pytest.mark.parametrize(
+    "seat",
+    [
+        "será puesto a la orden del Juzgado Quinto de Instrucción de Chalatenango",
+        "la Cámara Segunda de lo Penal de Santa Ana confirmó la condena",
+        "la oficina regional, que tiene su sede en San Miguel, coordinó la entrega",
+        "cumplía su pena en el penal de máxima seguridad en Zacatecoluca",
+        "tiene orden de captura emitida en San Francisco Gotera, Morazán, por homicidio",
+        "un juez de Ilobasco giró la orden",
+    ],
+)
 def test_institution_seats_are_not_scenes(seat: str) -> None:
     assert departments(f"Un sospechoso de homicidio fue detenido. Según el informe, {seat}.") == []
 
@@ -34,14 +39,17 @@ def test_department_after_a_dropped_seat_is_dropped_too() -> None:
 
 
 def test_origin_and_home_are_not_scenes() -> None:
-    text = ("El acusado, originario de Teotepeque, atacó a su vecino en Apopa. La víctima intentaba "
-            "regresar a su hogar, en Monte San Juan, Cojutepeque.")
+    text = (
+        "El acusado, originario de Teotepeque, atacó a su vecino en Apopa. La víctima intentaba "
+        "regresar a su hogar, en Monte San Juan, Cojutepeque."
+    )
     assert departments(text) == ["San Salvador"]
 
 
 def test_related_links_after_the_article_are_ignored() -> None:
-    text = ("Capturan a dos pandilleros en Soyapango por extorsión. "
-            "MÁS SOBRE ESTE TEMA Detienen a sospechoso en Usulután")
+    text = (
+        "Capturan a dos pandilleros en Soyapango por extorsión. MÁS SOBRE ESTE TEMA Detienen a sospechoso en Usulután"
+    )
     assert departments(text) == ["San Salvador"]
 
 

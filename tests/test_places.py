@@ -7,13 +7,26 @@ from classifiers.places import find_places, gazetteer
 # (district or 2024 municipality as written in the press, its department) — labelling.md examples
 # plus one per department.
 KNOWN = [
-    ("Soyapango", "San Salvador"), ("Colón", "La Libertad"), ("Apopa", "San Salvador"),
-    ("Ilopango", "San Salvador"), ("Zacatecoluca", "La Paz"), ("Atiquizaya", "Ahuachapán"),
-    ("Metapán", "Santa Ana"), ("Izalco", "Sonsonate"), ("Nueva Concepción", "Chalatenango"),
-    ("Cojutepeque", "Cuscatlán"), ("Ilobasco", "Cabañas"), ("Tecoluca", "San Vicente"),
-    ("Jiquilisco", "Usulután"), ("Chinameca", "San Miguel"), ("San Francisco Gotera", "Morazán"),
-    ("Santa Rosa de Lima", "La Unión"), ("Santa Tecla", "La Libertad"), ("Nueva San Salvador", "La Libertad"),
-    ("San Salvador Centro", "San Salvador"), ("La Libertad Costa", "La Libertad"),
+    ("Soyapango", "San Salvador"),
+    ("Colón", "La Libertad"),
+    ("Apopa", "San Salvador"),
+    ("Ilopango", "San Salvador"),
+    ("Zacatecoluca", "La Paz"),
+    ("Atiquizaya", "Ahuachapán"),
+    ("Metapán", "Santa Ana"),
+    ("Izalco", "Sonsonate"),
+    ("Nueva Concepción", "Chalatenango"),
+    ("Cojutepeque", "Cuscatlán"),
+    ("Ilobasco", "Cabañas"),
+    ("Tecoluca", "San Vicente"),
+    ("Jiquilisco", "Usulután"),
+    ("Chinameca", "San Miguel"),
+    ("San Francisco Gotera", "Morazán"),
+    ("Santa Rosa de Lima", "La Unión"),
+    ("Santa Tecla", "La Libertad"),
+    ("Nueva San Salvador", "La Libertad"),
+    ("San Salvador Centro", "San Salvador"),
+    ("La Libertad Costa", "La Libertad"),
 ]
 
 

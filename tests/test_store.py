@@ -62,7 +62,10 @@ def test_bulk_upsert_then_reupsert_keeps_count_and_bumps_changed_revisions(store
     assert store.count() == 1000
 
     changed = set(range(0, 1000, 10))
-    again = [synthetic(i, text="Texto corregido: el fallecido era un vendedor." if i in changed else None) for i in range(1000)]
+    again = [
+        synthetic(i, text="Texto corregido: el fallecido era un vendedor." if i in changed else None)
+        for i in range(1000)
+    ]
     stats = store.upsert(again)
     assert (stats.created, stats.updated, stats.unchanged) == (0, len(changed), 1000 - len(changed))
     store.refresh()
@@ -75,7 +78,11 @@ def test_bulk_upsert_then_reupsert_keeps_count_and_bumps_changed_revisions(store
 
 
 def test_url_variants_are_one_document(store: Store) -> None:
-    variants = ["http://example.sv/nota/7", "https://www.example.sv/nota/7/", "https://example.sv/nota/7?utm_medium=x#top"]
+    variants = [
+        "http://example.sv/nota/7",
+        "https://www.example.sv/nota/7/",
+        "https://example.sv/nota/7?utm_medium=x#top",
+    ]
     for url in variants:
         store.upsert([dataclasses.replace(synthetic(7), url=url)])
     store.refresh()
@@ -150,7 +157,9 @@ def test_wrong_credentials_give_a_clear_error(settings) -> None:
 
     env = {"VIGIA_HOME": str(settings.home), "VIGIA_ENGINE__ELASTICSEARCH_PORT": str(TEST_PORTS["elasticsearch_port"]),
            "VIGIA_ENGINE__USERNAME": "vigia", "VIGIA_ENGINE__PASSWORD": "wrong", "PATH": "/usr/bin:/bin"}  # fmt: skip
-    cli = subprocess.run([sys.executable, "-m", "vigia", "index", "init"], env=env, capture_output=True, text=True, cwd=REPO)
+    cli = subprocess.run(
+        [sys.executable, "-m", "vigia", "index", "init"], env=env, capture_output=True, text=True, cwd=REPO
+    )
     assert cli.returncode == 2
     assert "refused the credentials" in cli.stderr and "Traceback" not in cli.stderr
 

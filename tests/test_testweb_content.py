@@ -25,22 +25,58 @@ OUTLETS: dict[str, int] = {  # source id -> number of articles the test web serv
     **{
         source: 6
         for source in (
-            "elfaro", "laprensagrafica", "elsalvador_com", "diarioelmundo", "diarioelsalvador",
-            "diariocolatino", "revistafactum", "gatoencerrado", "lapagina", "elsalvadortimes",
-            "contrapunto", "focos", "alharaca", "insightcrime",
+            "elfaro",
+            "laprensagrafica",
+            "elsalvador_com",
+            "diarioelmundo",
+            "diarioelsalvador",
+            "diariocolatino",
+            "revistafactum",
+            "gatoencerrado",
+            "lapagina",
+            "elsalvadortimes",
+            "contrapunto",
+            "focos",
+            "alharaca",
+            "insightcrime",
         )
     },
     "pnc": 5,
     "fgr": 5,
 }
-DEPARTMENTS = frozenset({
-    "Ahuachapán", "Santa Ana", "Sonsonate", "Chalatenango", "La Libertad", "San Salvador",
-    "Cuscatlán", "La Paz", "Cabañas", "San Vicente", "Usulután", "San Miguel", "Morazán", "La Unión",
-})
-ARTICLE_KEYS = frozenset({
-    "slug", "section", "title", "lead", "authors", "published", "modified", "tags",
-    "image_caption", "paragraphs", "labels",
-})
+DEPARTMENTS = frozenset(
+    {
+        "Ahuachapán",
+        "Santa Ana",
+        "Sonsonate",
+        "Chalatenango",
+        "La Libertad",
+        "San Salvador",
+        "Cuscatlán",
+        "La Paz",
+        "Cabañas",
+        "San Vicente",
+        "Usulután",
+        "San Miguel",
+        "Morazán",
+        "La Unión",
+    }
+)
+ARTICLE_KEYS = frozenset(
+    {
+        "slug",
+        "section",
+        "title",
+        "lead",
+        "authors",
+        "published",
+        "modified",
+        "tags",
+        "image_caption",
+        "paragraphs",
+        "labels",
+    }
+)
 LABEL_KEYS = frozenset({"violence_type", "actor", "department", "in_el_salvador"})
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FIRST_DAY, LAST_DAY = date(2026, 10, 1), date(2026, 11, 27)

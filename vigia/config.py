@@ -67,13 +67,26 @@ class CrawlSettings(BaseModel):
     download_timeout_s: float = 30.0
     max_response_bytes: int = 5 * 1024 * 1024
     revisit_hours: float = 48.0
-    download_delay_s: float = Field(default=1.0, ge=0, description="Base delay between requests to one domain (AutoThrottle adapts it).")
-    polite: bool = Field(default=True, description="False drops delays and AutoThrottle: for tests and benchmarks against the test web only.")
-    max_listing_pages: int = Field(default=20, ge=1, description="Bound on section-listing and API pagination (trap guard).")
-    max_retry_after_s: float = Field(default=600.0, ge=0, description="Longest Retry-After honoured; longer waits give up on the request.")
+    download_delay_s: float = Field(
+        default=1.0, ge=0, description="Base delay between requests to one domain (AutoThrottle adapts it)."
+    )
+    polite: bool = Field(
+        default=True,
+        description="False drops delays and AutoThrottle: for tests and benchmarks against the test web only.",
+    )
+    max_listing_pages: int = Field(
+        default=20, ge=1, description="Bound on section-listing and API pagination (trap guard)."
+    )
+    max_retry_after_s: float = Field(
+        default=600.0, ge=0, description="Longest Retry-After honoured; longer waits give up on the request."
+    )
     batch_size: int = Field(default=32, ge=1, description="Articles handed to extract → classify → index at once.")
-    extract_processes: int = Field(default=1, ge=0, description="Worker processes for extraction (0: a thread of the crawler).")
-    testweb_url: str | None = Field(default=None, description="Serve every host from this local test web (tests and `vigia demo`).")
+    extract_processes: int = Field(
+        default=1, ge=0, description="Worker processes for extraction (0: a thread of the crawler)."
+    )
+    testweb_url: str | None = Field(
+        default=None, description="Serve every host from this local test web (tests and `vigia demo`)."
+    )
 
 
 class ClassifierSettings(BaseModel):

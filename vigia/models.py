@@ -37,9 +37,7 @@ def normalize_url(url: str) -> str:
     path = quote(unquote(path), safe="/!$&'()*+,;=:@-._~")  # 'á' and '%C3%A1' are one path
     path = path.rstrip("/") or "/"
     query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith(_TRACKING_PARAMS)
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.lower().startswith(_TRACKING_PARAMS)
     ]
     return urlunsplit(("https", host, path, urlencode(sorted(query)), ""))
 

@@ -112,8 +112,9 @@ def read_e5_file(path: Path) -> E5File:
         offset += 21
         raw = data[start : start + size]
         tensors[name] = _dequantize_q4(raw, count) if dtype == 1 else np.frombuffer(raw, "<f4", count).copy()
-    config = dict(hidden=hidden, layers=layers, heads=heads, ffn=ffn, vocab=vocab, max_pos=max_pos,
-                  type_vocab=type_vocab, eps=eps)
+    config = dict(
+        hidden=hidden, layers=layers, heads=heads, ffn=ffn, vocab=vocab, max_pos=max_pos, type_vocab=type_vocab, eps=eps
+    )
     special = dict(bos=bos, eos=eos, pad=pad, unk=unk)
     return E5File(config, pieces, scores, special, normalization, tensors)
 
@@ -159,9 +160,15 @@ def rebuild_bert(e5: E5File, out_dir: Path) -> None:
 
     c = e5.config
     config = BertConfig(
-        vocab_size=c["vocab"], hidden_size=c["hidden"], num_hidden_layers=c["layers"],
-        num_attention_heads=c["heads"], intermediate_size=c["ffn"], max_position_embeddings=c["max_pos"],
-        type_vocab_size=c["type_vocab"], layer_norm_eps=c["eps"], hidden_act="gelu",
+        vocab_size=c["vocab"],
+        hidden_size=c["hidden"],
+        num_hidden_layers=c["layers"],
+        num_attention_heads=c["heads"],
+        intermediate_size=c["ffn"],
+        max_position_embeddings=c["max_pos"],
+        type_vocab_size=c["type_vocab"],
+        layer_norm_eps=c["eps"],
+        hidden_act="gelu",
         pad_token_id=e5.special_ids["pad"],
     )
     h, t = c["hidden"], e5.tensors
@@ -175,9 +182,12 @@ def rebuild_bert(e5: E5File, out_dir: Path) -> None:
     for i in range(c["layers"]):
         p = f"encoder.layer.{i}."
         for ours, theirs, shape in [
-            ("attention.self.query", "q", (h, h)), ("attention.self.key", "k", (h, h)),
-            ("attention.self.value", "v", (h, h)), ("attention.output.dense", "ao", (h, h)),
-            ("intermediate.dense", "fi", (c["ffn"], h)), ("output.dense", "fo", (h, c["ffn"])),
+            ("attention.self.query", "q", (h, h)),
+            ("attention.self.key", "k", (h, h)),
+            ("attention.self.value", "v", (h, h)),
+            ("attention.output.dense", "ao", (h, h)),
+            ("intermediate.dense", "fi", (c["ffn"], h)),
+            ("output.dense", "fo", (h, c["ffn"])),
         ]:
             names[p + ours + ".weight"] = (f"l{i}.{theirs}.w", shape)
             names[p + ours + ".bias"] = (f"l{i}.{theirs}.b", (shape[0],))

@@ -218,8 +218,14 @@ class Windows:
         return index, np.array([position[int(d)] for d in self.owner[index]], dtype=np.int64)
 
 
-def encode_lower(model: EncoderClassifier, tokenizer: Any, docs: Sequence[Example], max_length: int,
-                 max_chunks: int, progress: Callable) -> Windows:
+def encode_lower(
+    model: EncoderClassifier,
+    tokenizer: Any,
+    docs: Sequence[Example],
+    max_length: int,
+    max_chunks: int,
+    progress: Callable,
+) -> Windows:
     """Run the frozen layers once over up to ``max_chunks`` windows of each document."""
     import torch
 
@@ -277,7 +283,10 @@ def fine_tune(model: EncoderClassifier, windows: Windows, y: Any, config: TrainC
     for p in upper:
         p.requires_grad_(True)
     optimizer = torch.optim.AdamW(
-        [{"params": upper, "lr": config.learning_rate}, {"params": model.head.parameters(), "lr": config.head_learning_rate}],
+        [
+            {"params": upper, "lr": config.learning_rate},
+            {"params": model.head.parameters(), "lr": config.head_learning_rate},
+        ],
         weight_decay=config.weight_decay,
     )
     rng = np.random.default_rng(config.seed)
@@ -324,8 +333,15 @@ def calibrate(probs: np.ndarray, y: np.ndarray, labels: list[str], min_support: 
 class _ProbabilityTagger:
     """Tags from precomputed probabilities (the frozen/fine-tuned torch models before export)."""
 
-    def __init__(self, name: str, probs: dict[str, np.ndarray], labels: list[str], thresholds: dict[str, float],
-                 fields: dict[str, list[str]], docs: dict[str, str]) -> None:
+    def __init__(
+        self,
+        name: str,
+        probs: dict[str, np.ndarray],
+        labels: list[str],
+        thresholds: dict[str, float],
+        fields: dict[str, list[str]],
+        docs: dict[str, str],
+    ) -> None:
         self.name, self._probs, self._labels, self._thresholds, self._fields = name, probs, labels, thresholds, fields
         self._by_doc = docs
 
@@ -333,7 +349,9 @@ class _ProbabilityTagger:
         out = []
         for title, text in docs:
             row = self._probs[self._by_doc[title + "\x00" + text]]
-            out.append(tags_from_scores(title, text, dict(zip(self._labels, row.tolist())), self._thresholds, self._fields))
+            out.append(
+                tags_from_scores(title, text, dict(zip(self._labels, row.tolist())), self._thresholds, self._fields)
+            )
         return out
 
 
@@ -348,18 +366,31 @@ def export_onnx(model: EncoderClassifier, out_dir: Path) -> None:
     mask = torch.ones(2, 16, dtype=torch.long)
     mask[1, 10:] = 0  # trace with padding, so no mask-skipping shortcut is baked into the graph
     torch.onnx.export(
-        model.module(), (ids, mask), str(fp32), input_names=["input_ids", "attention_mask"], output_names=["logits"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-                      "logits": {0: "batch"}},
-        opset_version=17, dynamo=False,
+        model.module(),
+        (ids, mask),
+        str(fp32),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "tokens"},
+            "attention_mask": {0: "batch", 1: "tokens"},
+            "logits": {0: "batch"},
+        },
+        opset_version=17,
+        dynamo=False,
     )
     # Per-channel scales halve the int8 error of the label probabilities (dev: mean |Δp| vs fp32
     # 0.018 → 0.008, decisions flipped at 0.5: 96 → 35 of 6,090) at the same size and speed.
     quantize_dynamic(str(fp32), str(out_dir / "model.onnx"), weight_type=QuantType.QInt8, per_channel=True)
 
 
-def train(settings: Settings, config: TrainConfig | None = None, progress: bool = True,
-          shared: Path | None = None, make_current: bool = True) -> Path:
+def train(
+    settings: Settings,
+    config: TrainConfig | None = None,
+    progress: bool = True,
+    shared: Path | None = None,
+    make_current: bool = True,
+) -> Path:
     """Build (or find in the cache) the classifier; returns its folder and, unless told not
     to (smoke runs), makes it the CURRENT model that ``load_tagger`` serves."""
     require_torch()
@@ -396,7 +427,9 @@ def train(settings: Settings, config: TrainConfig | None = None, progress: bool 
     model = EncoderClassifier(base_dir, len(labels), config.trainable_layers)
     model.bert.eval()
     train_windows = encode_lower(model, tokenizer, examples, config.max_length, config.train_chunks, bar)
-    dev_windows = encode_lower(model, tokenizer, all_dev, config.max_length, config.max_chunks, bar) if all_dev else None
+    dev_windows = (
+        encode_lower(model, tokenizer, all_dev, config.max_length, config.max_chunks, bar) if all_dev else None
+    )
 
     doc_key = {e.title + "\x00" + e.text: i for i, e in enumerate(all_dev)}
     reports: dict[str, dict[str, Any]] = {}
@@ -432,13 +465,29 @@ def train(settings: Settings, config: TrainConfig | None = None, progress: bool 
     tmp_dir.mkdir(parents=True)
     export_onnx(model, tmp_dir)
     shutil.copy(base_dir / "tokenizer.json", tmp_dir / "tokenizer.json")
-    torch.save({"cut": model.cut, "upper": model.bert.encoder.layer[model.cut :].state_dict(),
-                "head": model.head.state_dict(), "base_dir": str(base_dir)}, tmp_dir / "torch_top.pt")
+    torch.save(
+        {
+            "cut": model.cut,
+            "upper": model.bert.encoder.layer[model.cut :].state_dict(),
+            "head": model.head.state_dict(),
+            "base_dir": str(base_dir),
+        },
+        tmp_dir / "torch_top.pt",
+    )
     meta: dict[str, Any] = {
-        "name": chosen, "base_model": base_name, "labels": labels, "fields": fields,
-        "max_length": config.max_length, "max_chunks": config.max_chunks, "window": "head", "keyword_weight": 0.0,
-        "thresholds": {label: 0.5 for label in labels}, "config": asdict(config), "inputs_hash": key,
-        "train_examples": len(examples), "dev_rows": {c: len(rows) for c, rows in dev.items()},
+        "name": chosen,
+        "base_model": base_name,
+        "labels": labels,
+        "fields": fields,
+        "max_length": config.max_length,
+        "max_chunks": config.max_chunks,
+        "window": "head",
+        "keyword_weight": 0.0,
+        "thresholds": {label: 0.5 for label in labels},
+        "config": asdict(config),
+        "inputs_hash": key,
+        "train_examples": len(examples),
+        "dev_rows": {c: len(rows) for c, rows in dev.items()},
     }
     (tmp_dir / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     if all_dev:
@@ -457,8 +506,16 @@ def _mean_macro(per_set: dict[str, dict[str, Any]]) -> float:
     return float(np.mean([report["macro_f1"] for report in per_set.values()]))
 
 
-def _pick_window(model_dir: Path, settings: Settings, dev: dict[str, list[Example]], all_dev: list[Example],
-                 y_dev: np.ndarray, labels: list[str], reports: dict[str, Any], chosen: str) -> dict[str, Any]:
+def _pick_window(
+    model_dir: Path,
+    settings: Settings,
+    dev: dict[str, list[Example]],
+    all_dev: list[Example],
+    y_dev: np.ndarray,
+    labels: list[str],
+    reports: dict[str, Any],
+    chosen: str,
+) -> dict[str, Any]:
     """Calibrate the exported int8 model on dev for each window strategy (head, chunks) and
     keyword blend weight (0, 0.5); keep the best by mean dev macro-F1. Also reports each at the
     untuned 0.5 thresholds, and the chosen one calibrated on one dev set and scored on the other."""

@@ -98,7 +98,9 @@ class NewsSpider(scrapy.Spider):
         dated = [d for d in source.discovery if d.kind in BACKFILL_KINDS]
         return dated or list(source.discovery)
 
-    def _discovery_request(self, source: Source, discovery: Discovery, url: str | None = None, page: int = 1) -> scrapy.Request:
+    def _discovery_request(
+        self, source: Source, discovery: Discovery, url: str | None = None, page: int = 1
+    ) -> scrapy.Request:
         callbacks = {
             "feed": self.parse_feed,
             "sitemap": self.parse_sitemap,
@@ -116,7 +118,12 @@ class NewsSpider(scrapy.Spider):
         )
 
     def _wp_api_url(self, endpoint: str, page: int) -> str:
-        params: dict[str, Any] = {"per_page": 100, "page": page, "orderby": "date", "_fields": "link,date_gmt,modified_gmt,title"}
+        params: dict[str, Any] = {
+            "per_page": 100,
+            "page": page,
+            "orderby": "date",
+            "_fields": "link,date_gmt,modified_gmt,title",
+        }
         if self.plan.since:
             params["after"] = self.plan.since.astimezone(UTC).isoformat()
         if self.plan.until:
@@ -133,7 +140,12 @@ class NewsSpider(scrapy.Spider):
         for child in sitemap.children:
             newer = self.plan.since is None or child.modified is None or child.modified >= self.plan.since
             if newer and source.owns(child.url):
-                yield scrapy.Request(child.url, callback=self.parse_sitemap, errback=self.on_error, meta={**response.meta, "discovery": "sitemap"})
+                yield scrapy.Request(
+                    child.url,
+                    callback=self.parse_sitemap,
+                    errback=self.on_error,
+                    meta={**response.meta, "discovery": "sitemap"},
+                )
         yield from self._articles(source, sitemap.links)
 
     def parse_wp_api(self, response: Response) -> Iterator[scrapy.Request]:
@@ -217,7 +229,13 @@ class NewsSpider(scrapy.Spider):
             callback=self.parse_article,
             errback=self.on_error,
             headers=headers,
-            meta={"source": source.id, "article": True, "link": link, "revisit": revisit is not None, "handle_httpstatus_list": [304]},
+            meta={
+                "source": source.id,
+                "article": True,
+                "link": link,
+                "revisit": revisit is not None,
+                "handle_httpstatus_list": [304],
+            },
         )
 
     def parse_article(self, response: Response) -> Iterator[FetchedPage]:
@@ -249,4 +267,3 @@ class NewsSpider(scrapy.Spider):
     @staticmethod
     def _discovery_of(source: Source, response: Response) -> Discovery:
         return next(d for d in source.discovery if d.url == response.meta["discovery_url"])
-

@@ -27,7 +27,9 @@ CHANGE_NOTE = (
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True
+    )
 
 
 def render(template: str, **context: Any) -> bytes:
@@ -39,7 +41,9 @@ def post_id(article: FixtureArticle) -> int:
     return 40000 + zlib.crc32(article.url.encode()) % 50000
 
 
-def article_page(outlet: Outlet, article: FixtureArticle, changed_at: datetime | None, external_links: list[str]) -> bytes:
+def article_page(
+    outlet: Outlet, article: FixtureArticle, changed_at: datetime | None, external_links: list[str]
+) -> bytes:
     """The article's HTML; a changed article gets an extra paragraph and a newer modified date."""
     paragraphs = article.paragraphs + ([CHANGE_NOTE] if changed_at else [])
     modified = changed_at or article.modified
@@ -142,8 +146,18 @@ def _gmt(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat()  # naive UTC, as WordPress writes it
 
 
-def listing(outlet: Outlet, title: str, links: list[Any], page: int, prev_url: str | None, next_url: str | None) -> bytes:
-    return render("listing.html.jinja", outlet=outlet, title=title, articles=links, page=page, prev_url=prev_url, next_url=next_url)
+def listing(
+    outlet: Outlet, title: str, links: list[Any], page: int, prev_url: str | None, next_url: str | None
+) -> bytes:
+    return render(
+        "listing.html.jinja",
+        outlet=outlet,
+        title=title,
+        articles=links,
+        page=page,
+        prev_url=prev_url,
+        next_url=next_url,
+    )
 
 
 def robots(outlet: Outlet, disallow: list[str]) -> bytes:

@@ -88,7 +88,9 @@ class Outlet:
 class Fixtures:
     """Every outlet of the registry with its articles; missing content files give empty outlets."""
 
-    def __init__(self, registry: Registry | None = None, content_dir: Path = CONTENT_DIR, shared_html: Path = SHARED_HTML) -> None:
+    def __init__(
+        self, registry: Registry | None = None, content_dir: Path = CONTENT_DIR, shared_html: Path = SHARED_HTML
+    ) -> None:
         self.registry = registry or load_registry()
         self.content_dir = content_dir
         self.shared_html = shared_html
@@ -98,7 +100,9 @@ class Fixtures:
         layout = yaml.safe_load(SITES_FILE.read_text(encoding="utf-8"))
         missing = set(self.registry.ids) - set(layout)
         if missing:
-            raise ValueError(f"{SITES_FILE} has no layout for sources {sorted(missing)}: add a path and template for each")
+            raise ValueError(
+                f"{SITES_FILE} has no layout for sources {sorted(missing)}: add a path and template for each"
+            )
         outlets = {
             s.id: Outlet(source=s, template=layout[s.id]["template"], theme=layout[s.id].get("theme", ""))
             for s in self.registry.sources

@@ -126,14 +126,24 @@ class TestWeb:
             return self._article(outlet, self._articles[url], ims)
         if url in self._real:
             return Reply(200, self._real[url].file.read_bytes())
-        return self._fault(url) or Reply(404, "<html><body><h1>404</h1><p>Página no encontrada</p></body></html>".encode())
+        return self._fault(url) or Reply(
+            404, "<html><body><h1>404</h1><p>Página no encontrada</p></body></html>".encode()
+        )
 
     def _discovery(self, outlet: Outlet, kind: str, base: str, path: str, query: dict[str, list[str]]) -> Reply | None:
         """The discovery document at ``path`` when it belongs to the discovery entry at ``base``."""
         if kind == "feed" and path == base:
-            return Reply(200, documents.feed(outlet, self._extra(outlet, "feed"), self._feed_scheme(outlet)), "application/rss+xml; charset=utf-8")
+            return Reply(
+                200,
+                documents.feed(outlet, self._extra(outlet, "feed"), self._feed_scheme(outlet)),
+                "application/rss+xml; charset=utf-8",
+            )
         if kind == "news_sitemap" and path == base:
-            return Reply(200, documents.sitemap(outlet, outlet.articles, self._extra(outlet, "news_sitemap"), news=True), "application/xml")
+            return Reply(
+                200,
+                documents.sitemap(outlet, outlet.articles, self._extra(outlet, "news_sitemap"), news=True),
+                "application/xml",
+            )
         if kind == "sitemap":
             return self._sitemap(outlet, base, path)
         if kind == "wp_api" and path == base:
@@ -148,12 +158,20 @@ class TestWeb:
         if path == base and is_index:
             return Reply(200, documents.sitemap_index(outlet, f"{outlet.base}{stem}{{month}}.xml"), "application/xml")
         if path == base:
-            return Reply(200, documents.sitemap(outlet, outlet.articles, self._extra(outlet, "sitemap"), news=False), "application/xml")
+            return Reply(
+                200,
+                documents.sitemap(outlet, outlet.articles, self._extra(outlet, "sitemap"), news=False),
+                "application/xml",
+            )
         if is_index and path.startswith(stem) and path.endswith(".xml"):
             month = path[len(stem) : -len(".xml")]
             articles = documents.months(outlet).get(month)
             if articles is not None:
-                return Reply(200, documents.sitemap(outlet, articles, self._extra(outlet, "sitemap"), news=False), "application/xml")
+                return Reply(
+                    200,
+                    documents.sitemap(outlet, articles, self._extra(outlet, "sitemap"), news=False),
+                    "application/xml",
+                )
         return None
 
     def _wp_api(self, outlet: Outlet, query: dict[str, list[str]]) -> Reply:
@@ -191,8 +209,16 @@ class TestWeb:
             return f"{outlet.base}{base}page/{n}/" if wordpress else f"{outlet.base}{base}?page={n}"
 
         # Past the end, the trap keeps serving pages that cycle through the articles again.
-        shown = [items[i % len(items)] for i in range((page - 1) * PAGE_SIZE, min(page * PAGE_SIZE, len(items)) if not endless else page * PAGE_SIZE)]
-        links = [_ListingLink(i.url, getattr(i, "title", "Nota"), getattr(i, "lead", ""), getattr(i, "published", None)) for i in shown]
+        shown = [
+            items[i % len(items)]
+            for i in range(
+                (page - 1) * PAGE_SIZE, min(page * PAGE_SIZE, len(items)) if not endless else page * PAGE_SIZE
+            )
+        ]
+        links = [
+            _ListingLink(i.url, getattr(i, "title", "Nota"), getattr(i, "lead", ""), getattr(i, "published", None))
+            for i in shown
+        ]
         prev_url = page_url(page - 1) if page > 1 else None
         next_url = page_url(page + 1) if page < pages or endless else None
         return Reply(200, documents.listing(outlet, outlet.source.name, links, page, prev_url, next_url))
@@ -277,7 +303,7 @@ class _Handler(BaseHTTPRequestHandler):
     web: TestWeb
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         reply = self.web.handle(
             self.headers.get("Host", ""),
             self.path,
@@ -296,7 +322,7 @@ class _Handler(BaseHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):  # the crawler dropped an oversized reply
                 pass
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the server logs through TestWeb.requests)
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

@@ -64,7 +64,7 @@ class App(typer.Typer):
         return decorator
 
 
-def group(help: str) -> App:  # noqa: A002 (typer's word)
+def group(help: str) -> App:
     return App(help=help, no_args_is_help=True, pretty_exceptions_enable=False)
 
 
@@ -77,7 +77,9 @@ app = App(
 
 @app.callback()
 def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr.")) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 class EngineChoice(str, Enum):
@@ -85,7 +87,9 @@ class EngineChoice(str, Enum):
     opensearch = "opensearch"
 
 
-EngineOption = typer.Option(None, "--engine", "-e", help="Engine to use (default: VIGIA_ENGINE__KIND or elasticsearch).")
+EngineOption = typer.Option(
+    None, "--engine", "-e", help="Engine to use (default: VIGIA_ENGINE__KIND or elasticsearch)."
+)
 
 
 def settings_for(engine: EngineChoice | None = None) -> Settings:
@@ -101,7 +105,7 @@ def open_store(engine: EngineChoice | None = None, replay: bool = True) -> Store
     return Store.from_settings(settings_for(engine), replay=replay)
 
 
-def day_option(help: str) -> Any:  # noqa: A002 (typer's word)
+def day_option(help: str) -> Any:
     """A YYYY-MM-DD option; typer rejects other forms with a message naming the format."""
     return typer.Option(None, formats=["%Y-%m-%d"], help=help)
 

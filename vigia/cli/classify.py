@@ -45,8 +45,9 @@ def train(
     settings = settings_for()
     if offline:
         settings = settings.model_copy(update={"classifier": settings.classifier.model_copy(update={"offline": True})})
-    config = TrainConfig(max_length=settings.classifier.max_length, epochs=epochs,
-                         trainable_layers=trainable_layers, limit=limit or None)
+    config = TrainConfig(
+        max_length=settings.classifier.max_length, epochs=epochs, trainable_layers=trainable_layers, limit=limit or None
+    )
     out_dir = run_train(settings, config, progress=not quiet)
     meta = json.loads((out_dir / "meta.json").read_text(encoding="utf-8"))
     report = out_dir / "report.json"
@@ -58,8 +59,13 @@ def train(
 @app.command("evaluate")
 def evaluate(
     labels: Path = typer.Option(..., "--labels", exists=True, dir_okay=False, help="Gold labels (JSONL)."),
-    articles: Path = typer.Option(None, "--articles", exists=True, dir_okay=False,
-                                  help="Articles with id, title, text (default: articles.jsonl beside the labels)."),
+    articles: Path = typer.Option(
+        None,
+        "--articles",
+        exists=True,
+        dir_okay=False,
+        help="Articles with id, title, text (default: articles.jsonl beside the labels).",
+    ),
     tagger: TaggerChoice = typer.Option(TaggerChoice.current, help="The trained model, or the keyword baseline."),
     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
 ) -> None:
@@ -76,20 +82,33 @@ def evaluate(
         scores = report[field]
         for label, (p, r, f1) in scores["per_label"].items():
             table.add_row(field, label, str(scores["support"].get(label, 0)), f"{p:.3f}", f"{r:.3f}", f"{f1:.3f}")
-        table.add_row(field, "[b]micro[/b]", "", f"{scores['micro_p']:.3f}", f"{scores['micro_r']:.3f}",
-                      f"{scores['micro_f1']:.3f}")
+        table.add_row(
+            field,
+            "[b]micro[/b]",
+            "",
+            f"{scores['micro_p']:.3f}",
+            f"{scores['micro_r']:.3f}",
+            f"{scores['micro_f1']:.3f}",
+        )
         table.add_row(field, "[b]macro (support ≥ 5)[/b]", "", "", "", f"{scores['macro_f1']:.3f}", end_section=True)
     dep = report["department"]
-    table.add_row("department", "[b]micro (violent articles)[/b]", "", f"{dep['micro_p']:.3f}",
-                  f"{dep['micro_r']:.3f}", f"{dep['micro_f1']:.3f}")
+    table.add_row(
+        "department",
+        "[b]micro (violent articles)[/b]",
+        "",
+        f"{dep['micro_p']:.3f}",
+        f"{dep['micro_r']:.3f}",
+        f"{dep['micro_f1']:.3f}",
+    )
     Console().print(table)
 
 
 @app.command("classify")
 def classify(
     input_path: Path = typer.Option(..., "--input", exists=True, dir_okay=False, help="JSONL: id, title, text."),
-    output_path: Path = typer.Option(..., "--output", help="JSONL: id, violence_type, actor, department, "
-                                     "in_el_salvador, scores ('-' for stdout)."),
+    output_path: Path = typer.Option(
+        ..., "--output", help="JSONL: id, violence_type, actor, department, in_el_salvador, scores ('-' for stdout)."
+    ),
     tagger: TaggerChoice = typer.Option(TaggerChoice.current, help="The trained model, or the keyword baseline."),
 ) -> None:
     """Tag articles in batch: the stable interface for batch use."""

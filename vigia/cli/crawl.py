@@ -65,7 +65,9 @@ def crawl(
         table.add_row(escape(r["source"]), *counts, escape(errors))
     Console().print(table)
     if result.close_reason != "finished":
-        console.print(f"the crawl stopped early ({result.close_reason}); run the same command again to resume", markup=False)
+        console.print(
+            f"the crawl stopped early ({result.close_reason}); run the same command again to resume", markup=False
+        )
 
 
 @sources_app.command("status")

@@ -44,7 +44,11 @@ def run_demo(settings: Settings) -> DemoResult:
     store.refresh()
     sample = store.search(SAMPLE_QUERY, SearchFilters(violence_type=["arrest"]), size=5, sort="relevance")
     model = find_trained_model(settings)
-    classifier = f"transformer {model.name}" if model else "keywords-placeholder (build the transformer with `vigia train --offline`)"
+    classifier = (
+        f"transformer {model.name}"
+        if model
+        else "keywords-placeholder (build the transformer with `vigia train --offline`)"
+    )
     return DemoResult(engine, classifier, crawl, store.count(), store.term_counts("violence_type"), sample)
 
 
@@ -80,5 +84,6 @@ def demo(engine: EngineChoice | None = EngineOption) -> None:
     console.print(f"\nsample search: [bold]{SAMPLE_QUERY}[/] with --type arrest")
     print_hits(result.sample)
     console.print(
-        f"more: VIGIA_INDEX__PREFIX={DEMO_PREFIX} vigia search 'homicidio' --type homicide --since 2026-11-01", markup=False
+        f"more: VIGIA_INDEX__PREFIX={DEMO_PREFIX} vigia search 'homicidio' --type homicide --since 2026-11-01",
+        markup=False,
     )

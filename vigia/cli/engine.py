@@ -18,7 +18,9 @@ app.add_typer(engine_app, name="engine")
 def engine_start(engine: EngineChoice | None = EngineOption) -> None:
     """Start the local engine (downloads it from Maven Central once); a no-op when it runs."""
     status = local_engine(settings_for(engine)).start()
-    console.print(f"{status.kind} is {status.health} at {status.url} (pid {status.pid}); logs: {status.log_file}", markup=False)
+    console.print(
+        f"{status.kind} is {status.health} at {status.url} (pid {status.pid}); logs: {status.log_file}", markup=False
+    )
 
 
 @engine_app.command("stop")
@@ -44,5 +46,7 @@ def engine_status(
             markup=False,
         )
     else:
-        console.print(f"{status.kind}: not running (start it with `vigia engine start --engine {status.kind}`)", markup=False)
+        console.print(
+            f"{status.kind}: not running (start it with `vigia engine start --engine {status.kind}`)", markup=False
+        )
     raise typer.Exit(0 if status.running else 1)

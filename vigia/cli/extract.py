@@ -14,7 +14,9 @@ from vigia.extract.inputs import PageError, load_page
 
 @app.command("extract")
 def extract_pages(
-    inputs: list[str] = typer.Argument(..., metavar="FILE_OR_URL", help="Pages: .html or .html.gz files, or http(s) URLs."),
+    inputs: list[str] = typer.Argument(
+        ..., metavar="FILE_OR_URL", help="Pages: .html or .html.gz files, or http(s) URLs."
+    ),
     url: str = typer.Option("", "--url", help="The address of the page in a single FILE (for dates and links)."),
     jsonl: bool = typer.Option(False, "--jsonl", help="One JSON line per input, even for a single input."),
 ) -> None:

@@ -29,7 +29,9 @@ def search(
     query: str = typer.Argument(None, help="Words to find in title and text (Elasticsearch simple query syntax)."),
     violence_type: list[str] = typer.Option([], "--type", "-t", help="Violence type id (repeatable), e.g. homicide."),
     actor: list[str] = typer.Option([], "--actor", "-a", help="Actor id (repeatable), e.g. ms13."),
-    department: list[str] = typer.Option([], "--department", "-d", help="Department (repeatable), e.g. 'San Salvador'."),
+    department: list[str] = typer.Option(
+        [], "--department", "-d", help="Department (repeatable), e.g. 'San Salvador'."
+    ),
     source: list[str] = typer.Option([], "--source", "-s", help="Outlet id (repeatable), e.g. elfaro."),
     since: datetime | None = day_option("Published on or after this day (YYYY-MM-DD, El Salvador time)."),
     until: datetime | None = day_option("Published on or before this day, inclusive."),

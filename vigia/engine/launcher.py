@@ -86,7 +86,9 @@ def _java_home(settings: Settings) -> Path:
         return Path(os.environ["JAVA_HOME"])
     java = shutil.which("java")
     if not java:
-        raise EngineError("no Java found: install a JDK 17+ (apt-get install openjdk-17-jdk-headless) or set VIGIA_ENGINE__JAVA_HOME")
+        raise EngineError(
+            "no Java found: install a JDK 17+ (apt-get install openjdk-17-jdk-headless) or set VIGIA_ENGINE__JAVA_HOME"
+        )
     return Path(java).resolve().parent.parent
 
 
@@ -198,7 +200,9 @@ class LocalEngine:
                 return self.status()
             if proc is not None and proc.poll() is not None:
                 self.state_file.unlink(missing_ok=True)
-                raise EngineError(f"{self.kind} exited during start-up (code {proc.returncode}); see {self._log_hint()}")
+                raise EngineError(
+                    f"{self.kind} exited during start-up (code {proc.returncode}); see {self._log_hint()}"
+                )
             time.sleep(1)
         raise EngineError(
             f"{self.kind} did not become healthy within {self.settings.engine.start_timeout_s:.0f}s; "
@@ -311,7 +315,9 @@ class ElasticsearchEngine(LocalEngine):
         if exists and self.settings.local_credentials():
             return
         password = secrets.token_urlsafe(18)
-        action = ["passwd", "vigia", "-p", password] if exists else ["useradd", "vigia", "-p", password, "-r", "superuser"]
+        action = (
+            ["passwd", "vigia", "-p", password] if exists else ["useradd", "vigia", "-p", password, "-r", "superuser"]
+        )
         cmd = [str(dist / "bin" / "elasticsearch-users"), *action]
         proc = subprocess.run(cmd, env=self._env(dist), user=run_as, capture_output=True, text=True)
         if proc.returncode != 0:

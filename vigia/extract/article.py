@@ -101,27 +101,18 @@ def extract(html: str | bytes, url: str, hints: ExtractHints | None = None) -> A
                 raise
             # libxml2 drops what lies deeper than its nesting limit: retry without the layout
             # containers, which carry no text of their own.
-            return _build_article(
-                parse_html(_CONTAINER_TAGS.sub(" ", text)), url, hints
-            )
+            return _build_article(parse_html(_CONTAINER_TAGS.sub(" ", text)), url, hints)
     except NoArticle:
         raise
-    except (
-        Exception
-    ) as exc:  # library failures on pathological pages (RecursionError included)
+    except Exception as exc:  # library failures on pathological pages (RecursionError included)
         LOGGER.warning("extraction failed for %s: %r", url, exc)
-        raise NoArticle(
-            f"the page could not be processed ({type(exc).__name__}: {exc})"
-        ) from exc
+        raise NoArticle(f"the page could not be processed ({type(exc).__name__}: {exc})") from exc
 
 
 def extraction_record(article: Article) -> dict[str, Any]:
     """The extracted fields as JSON values (datetimes in ISO 8601): what `vigia extract` prints."""
     doc = article.to_doc()
-    return {
-        name: doc[name] or None if name == "url" else doc[name]
-        for name in _RECORD_FIELDS
-    }
+    return {name: doc[name] or None if name == "url" else doc[name] for name in _RECORD_FIELDS}
 
 
 def decode_page(html: str | bytes) -> str:
@@ -160,13 +151,7 @@ def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
     meta = read_page_meta(tree, url)
     # trafilatura's `<meta>` reading (its full metadata pass costs as much again as the body).
     doc = examine_meta(tree)
-    title = (
-        meta.headline
-        or (doc.title or "").strip()
-        or (hints.feed_title or "").strip()
-        or extract_title(tree)
-        or ""
-    )
+    title = meta.headline or (doc.title or "").strip() or (hints.feed_title or "").strip() or extract_title(tree) or ""
     paragraphs = body_paragraphs(
         tree,
         url,
@@ -176,13 +161,9 @@ def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
         body_xpath=hints.body_xpath,
     )
     if not paragraphs:
-        raise NoArticle(
-            "no article text found (a listing, a paywall or a page built by scripts)"
-        )
+        raise NoArticle("no article text found (a listing, a paywall or a page built by scripts)")
     if (words := sum(len(p.split()) for p in paragraphs)) < _MIN_ARTICLE_WORDS:
-        raise NoArticle(
-            f"too little text for an article ({words} words): a listing or an empty template"
-        )
+        raise NoArticle(f"too little text for an article ({words} words): a listing or an empty template")
     now = datetime.now(UTC)
     published, date_source = first_plausible(
         [
@@ -198,9 +179,7 @@ def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
         now,
     )
     modified = parse_datetime(meta.modified)
-    if not plausible(modified, now) or (
-        published and modified and modified < published
-    ):
+    if not plausible(modified, now) or (published and modified and modified < published):
         modified = None
     text = "\n".join(paragraphs)
     article = Article(
@@ -272,11 +251,7 @@ def _absolute(link: str | None, base: str) -> str | None:
 
 
 def _split_authors(value: str | None) -> list[str]:
-    return [
-        name
-        for part in re.split(r";|\s+y\s+|\s+and\s+", value or "")
-        if (name := part.strip())
-    ]
+    return [name for part in re.split(r";|\s+y\s+|\s+and\s+", value or "") if (name := part.strip())]
 
 
 def _unique(*lists: list[str]) -> list[str]:

@@ -54,9 +54,7 @@ def body_paragraphs(
     return strip_boilerplate(_drop_repeated_head(paragraphs, title, lead))
 
 
-def _trafilatura_paragraphs(
-    source: HtmlElement, url: str, *, favor_precision: bool, fast: bool
-) -> list[str]:
+def _trafilatura_paragraphs(source: HtmlElement, url: str, *, favor_precision: bool, fast: bool) -> list[str]:
     """trafilatura's body; `fast` skips its comparison with readability and jusText."""
     doc = trafilatura.bare_extraction(
         source,
@@ -90,9 +88,7 @@ def _hinted_region(tree: HtmlElement, xpath: str) -> HtmlElement | None:
         LOGGER.warning("body_xpath %r is not a valid XPath (%s): ignored", xpath, exc)
         return None
     if not nodes:
-        LOGGER.info(
-            "body_xpath %r matches nothing on this page: extracting without it", xpath
-        )
+        LOGGER.info("body_xpath %r matches nothing on this page: extracting without it", xpath)
         return None
     page = load_html("<html><body><article></article></body></html>")
     container = page.find(".//article")
@@ -113,9 +109,7 @@ def _continuations(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
     seen = {_normalized(p) for p in paragraphs}
     extra: list[str] = []
     for sibling in siblings[siblings.index(block) + 1 :]:
-        texts = [
-            t for p in sibling.iter("p") if (t := " ".join(p.text_content().split()))
-        ]
+        texts = [t for p in sibling.iter("p") if (t := " ".join(p.text_content().split()))]
         if not any(len(t.split()) >= _MIN_PROSE_WORDS for t in texts):
             continue
         extra += [t for t in texts if _normalized(t) not in seen]

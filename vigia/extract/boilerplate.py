@@ -32,8 +32,7 @@ _PROMO = re.compile(
 _PROMO_MAX_WORDS = 60
 # A whole paragraph that is only a label: "Publicidad", "Compartir", "Advertisement".
 _LABEL = re.compile(
-    _LEAD
-    + r"(?:publicidad|anuncio|compartir|comparte|advertisement|share|tweet|comentarios|comments)[\W_]*$",
+    _LEAD + r"(?:publicidad|anuncio|compartir|comparte|advertisement|share|tweet|comentarios|comments)[\W_]*$",
     re.IGNORECASE,
 )
 # Photo/video credits and captions: "Foto: EFE", "Fotografía / Archivo", "(Photo: AP)".
@@ -69,11 +68,7 @@ def is_boilerplate(paragraph: str) -> bool:
         or _LABEL.match(paragraph)
         or (words <= _CREDIT_MAX_WORDS and _CREDIT.search(paragraph))
         or (words <= _CAPTION_MAX_WORDS and _SIGNED_CAPTION.search(paragraph))
-        or (
-            words <= _CHANNEL_MAX_WORDS
-            and _NETWORK.search(paragraph)
-            and _INVITE.search(paragraph)
-        )
+        or (words <= _CHANNEL_MAX_WORDS and _NETWORK.search(paragraph) and _INVITE.search(paragraph))
     )
 
 
@@ -83,9 +78,7 @@ def _is_block_header(paragraph: str) -> bool:
 
 
 def _is_headline(paragraph: str) -> bool:
-    return len(paragraph.split()) <= _HEADLINE_MAX_WORDS and not _SENTENCE_END.search(
-        paragraph
-    )
+    return len(paragraph.split()) <= _HEADLINE_MAX_WORDS and not _SENTENCE_END.search(paragraph)
 
 
 def strip_boilerplate(paragraphs: list[str]) -> list[str]:

@@ -20,9 +20,7 @@ EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
 
 # /2024/03/05/, -2024-03-05-, _2024_3_5 … in a URL path (a full day; a month alone is too vague).
-_URL_DATE = re.compile(
-    r"(?<!\d)((?:19|20)\d\d)([/_.-])(0?[1-9]|1[0-2])\2(0?[1-9]|[12]\d|3[01])(?!\d)"
-)
+_URL_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)([/_.-])(0?[1-9]|1[0-2])\2(0?[1-9]|[12]\d|3[01])(?!\d)")
 
 
 def as_aware(value: datetime) -> datetime:
@@ -41,13 +39,9 @@ def parse_datetime(value: object) -> datetime | None:
     except ValueError:
         pass
     try:
-        with (
-            warnings.catch_warnings()
-        ):  # an unknown zone name ("CST") reads as local time
+        with warnings.catch_warnings():  # an unknown zone name ("CST") reads as local time
             warnings.simplefilter("ignore", dateutil_parser.UnknownTimezoneWarning)
-            return as_aware(
-                dateutil_parser.parse(text, dayfirst=not text[:4].isdigit())
-            )
+            return as_aware(dateutil_parser.parse(text, dayfirst=not text[:4].isdigit()))
     except (ValueError, OverflowError):
         return None
 

@@ -29,9 +29,7 @@ def load_page(ref: str, settings: Settings, url: str = "") -> Page:
         return _fetch(ref, settings)
     path = Path(ref)
     if not path.is_file():
-        raise PageError(
-            f"{ref}: no such file (give a path to an .html or .html.gz file, or an http(s) URL)"
-        )
+        raise PageError(f"{ref}: no such file (give a path to an .html or .html.gz file, or an http(s) URL)")
     try:
         data = path.read_bytes()
         if path.suffix == ".gz":
@@ -51,15 +49,11 @@ def _fetch(url: str, settings: Settings) -> Page:
         },
     )
     try:
-        with urllib.request.urlopen(
-            request, timeout=crawl.download_timeout_s
-        ) as response:
+        with urllib.request.urlopen(request, timeout=crawl.download_timeout_s) as response:
             data = response.read(crawl.max_response_bytes + 1)
             final_url = response.geturl()
     except urllib.error.HTTPError as exc:
-        raise PageError(
-            f"{url}: the server answered HTTP {exc.code} {exc.reason}"
-        ) from exc
+        raise PageError(f"{url}: the server answered HTTP {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:
         raise PageError(f"{url}: could not be fetched ({exc.reason})") from exc
     except (TimeoutError, OSError) as exc:

@@ -15,9 +15,7 @@ from lxml import etree
 from lxml import html as lxml_html
 from lxml.html import HtmlElement
 
-_ARTICLE_TYPES = re.compile(
-    r"(Article|BlogPosting|Report|LiveBlogPosting|NewsArticle)$", re.IGNORECASE
-)
+_ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report|LiveBlogPosting|NewsArticle)$", re.IGNORECASE)
 _PUBLISHED_META = (
     "article:published_time", "og:article:published_time", "datepublished", "pubdate",
     "publishdate", "publish-date", "publish_date", "dc.date.issued", "dcterms.issued",
@@ -62,9 +60,7 @@ def read_page_meta(tree: HtmlElement, url: str = "") -> PageMeta:
         meta.headline = _text(article.get("headline") or article.get("name"))
         meta.description = _text(article.get("description"))
         meta.article_body = _body_text(article.get("articleBody"))
-        meta.published = _text(
-            article.get("datePublished") or article.get("dateCreated")
-        )
+        meta.published = _text(article.get("datePublished") or article.get("dateCreated"))
         meta.published_source = "jsonld" if meta.published else ""
         meta.modified = _text(article.get("dateModified"))
         meta.authors = _names(article.get("author"))
@@ -76,9 +72,7 @@ def read_page_meta(tree: HtmlElement, url: str = "") -> PageMeta:
         meta.published, meta.published_source = published, "meta"
     meta.modified = meta.modified or _first_meta(tags, _MODIFIED_META)
     meta.section = meta.section or _first_meta(tags, _SECTION_META)
-    meta.tags = meta.tags or [
-        t for key in _TAG_META for v in tags.get(key, []) for t in _keywords(v)
-    ]
+    meta.tags = meta.tags or [t for key in _TAG_META for v in tags.get(key, []) for t in _keywords(v)]
     return meta
 
 
@@ -96,25 +90,14 @@ def date_texts(tree: HtmlElement, limit: int = 5) -> list[str]:
 
 def _html_lang(tree: HtmlElement) -> str:
     root = tree.getroottree().getroot()
-    value = (
-        root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang") or ""
-    )
+    value = root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang") or ""
     return value.split("-")[0].strip().lower()
 
 
 def _jsonld_objects(tree: HtmlElement) -> Iterator[dict[str, Any]]:
     """Every JSON object in the page's JSON-LD scripts, nested ones and @graph members too."""
-    for script in tree.xpath(
-        '//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]'
-    ):
-        raw = (
-            (script.text or "")
-            .strip()
-            .removeprefix("<!--")
-            .removesuffix("-->")
-            .strip()
-            .rstrip(";")
-        )
+    for script in tree.xpath('//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]'):
+        raw = (script.text or "").strip().removeprefix("<!--").removesuffix("-->").strip().rstrip(";")
         try:
             data = json.loads(raw, strict=False)
         except ValueError:
@@ -175,9 +158,7 @@ def _body_text(value: Any) -> str:
         for block in fragment.iter("p", "br", "li", "h2", "h3", "h4", "div"):
             block.tail = "\n" + (block.tail or "")
         value = fragment.text_content()
-    return "\n".join(
-        line for raw in value.splitlines() if (line := " ".join(raw.split()))
-    )
+    return "\n".join(line for raw in value.splitlines() if (line := " ".join(raw.split())))
 
 
 def _names(value: Any) -> list[str]:
@@ -192,9 +173,7 @@ def _names(value: Any) -> list[str]:
 
 def _keywords(value: Any) -> list[str]:
     items = value if isinstance(value, list) else str(value or "").split(",")
-    return [
-        k for item in items if isinstance(item, str) and (k := " ".join(item.split()))
-    ]
+    return [k for item in items if isinstance(item, str) and (k := " ".join(item.split()))]
 
 
 def _url(value: Any) -> str:
@@ -209,12 +188,7 @@ def _meta_values(tree: HtmlElement) -> dict[str, list[str]]:
     """`<meta>` contents by lower-cased property / name / itemprop."""
     found: dict[str, list[str]] = {}
     for element in tree.iter("meta"):
-        key = (
-            element.get("property")
-            or element.get("name")
-            or element.get("itemprop")
-            or ""
-        )
+        key = element.get("property") or element.get("name") or element.get("itemprop") or ""
         content = element.get("content")
         if key and content and content.strip():
             found.setdefault(key.strip().lower(), []).append(content.strip())

@@ -157,7 +157,12 @@ class StagedRunner:
     """Runs ``stages`` (each ``batch -> batch``) on one thread per stage, in order, so that
     consecutive batches overlap; ``submit`` returns at once, ``drain`` waits for all."""
 
-    def __init__(self, stages: Sequence[tuple[str, Callable[[Any], Any]]], on_done: Callable[[Any], None], on_error: Callable[[BaseException], None]) -> None:
+    def __init__(
+        self,
+        stages: Sequence[tuple[str, Callable[[Any], Any]]],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
+    ) -> None:
         self.stages = list(stages)
         self.pools = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"vigia-{name}") for name, _ in self.stages]
         self.on_done = on_done

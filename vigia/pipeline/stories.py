@@ -75,9 +75,7 @@ class StoryClusterer:
         self.retention = timedelta(days=retention_days)
         # Candidates come from LSH at a lower threshold, so that contained texts (a low
         # Jaccard similarity) are found too; the exact rule is applied to each candidate.
-        self._lsh = MinHashLSH(
-            threshold=min(threshold, containment) * 0.6, num_perm=num_perm
-        )
+        self._lsh = MinHashLSH(threshold=min(threshold, containment) * 0.6, num_perm=num_perm)
         self._entries: dict[str, _Entry] = {}
 
     # -- persistence -------------------------------------------------------------------
@@ -110,9 +108,7 @@ class StoryClusterer:
                     )
                 )
         except (OSError, KeyError, ValueError) as exc:
-            raise ConfigError(
-                f"story cluster state {path} is unreadable ({exc}): delete it to start afresh"
-            ) from exc
+            raise ConfigError(f"story cluster state {path} is unreadable ({exc}): delete it to start afresh") from exc
         if params != self._params():
             raise ConfigError(
                 f"story cluster state {path} was written with other settings ({params}, now {self._params()}): "
@@ -137,9 +133,7 @@ class StoryClusterer:
         target.parent.mkdir(parents=True, exist_ok=True)
         keys = list(self._entries)
         entries = [self._entries[k] for k in keys]
-        signatures = np.array(
-            [e.signature.hashvalues for e in entries], dtype=np.uint32
-        )
+        signatures = np.array([e.signature.hashvalues for e in entries], dtype=np.uint32)
         with open(target.with_suffix(".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".npz")
@@ -186,29 +180,18 @@ class StoryClusterer:
             self._lsh.remove(key)
             cluster = previous.cluster
         else:
-            cluster = (
-                self._best_match(
-                    signature, len(shingles), exact_only=self._too_short(article)
-                )
-                or key
-            )
+            cluster = self._best_match(signature, len(shingles), exact_only=self._too_short(article)) or key
         self._add(key, _Entry(cluster, len(shingles), seen, signature))
         article.story_cluster = cluster
         return cluster
 
-    def _best_match(
-        self, signature: LeanMinHash, size: int, *, exact_only: bool
-    ) -> str | None:
+    def _best_match(self, signature: LeanMinHash, size: int, *, exact_only: bool) -> str | None:
         best: tuple[float, str] | None = None
         for key in self._lsh.query(signature):
             entry = self._entries[key]
             jaccard = signature.jaccard(entry.signature)
             # |A ∩ B| ≈ J (|A| + |B|) / (1 + J); containment of the smaller set in the larger.
-            contained = (
-                jaccard
-                * (size + entry.size)
-                / ((1 + jaccard) * max(1, min(size, entry.size)))
-            )
+            contained = jaccard * (size + entry.size) / ((1 + jaccard) * max(1, min(size, entry.size)))
             if exact_only:
                 matched = jaccard == 1.0
             else:
@@ -227,11 +210,7 @@ class StoryClusterer:
 
     def _shingles(self, article: Article) -> set[bytes]:
         """Word n-grams of the text (title included only for texts too short to stand alone)."""
-        source = (
-            article.text
-            if not self._too_short(article)
-            else f"{article.title}\n{article.text}"
-        )
+        source = article.text if not self._too_short(article) else f"{article.title}\n{article.text}"
         words = _WORD.findall(source.casefold())
         n = self.shingle_words
         if len(words) < n:

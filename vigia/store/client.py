@@ -49,7 +49,11 @@ class EngineClient:
                     )
                 return self.raw.perform_request(method, path, params=params, headers=headers, body=body).body
             return self.raw.transport.perform_request(method, path, params=params, body=body)
-        except (elastic_transport.ConnectionError, opensearchpy.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
+        except (
+            elastic_transport.ConnectionError,
+            opensearchpy.ConnectionError,
+            elastic_transport.ConnectionTimeout,
+        ) as exc:
             raise EngineUnavailable(f"cannot reach {self.kind} at {self.url}: {exc}") from exc
         except (elasticsearch.ApiError, opensearchpy.TransportError) as exc:
             status = exc.status_code

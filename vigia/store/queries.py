@@ -28,7 +28,10 @@ class SearchFilters:
             if (values := getattr(self, name))
         ]
         if self.since or self.until:
-            bounds = {"gte": self.since.isoformat() if self.since else None, "lte": self.until.isoformat() if self.until else None}
+            bounds = {
+                "gte": self.since.isoformat() if self.since else None,
+                "lte": self.until.isoformat() if self.until else None,
+            }
             terms.append({"range": {"published_at": {k: v for k, v in bounds.items() if v}}})
         return terms
 

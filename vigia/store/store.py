@@ -120,7 +120,11 @@ class Store:
     @cached_property
     def analysis_mode(self) -> str:
         """'spanish' when the engine has the analysis-common module, else 'fallback'."""
-        probe = {"tokenizer": "standard", "filter": ["asciifolding", {"type": "stemmer", "language": "light_spanish"}], "text": "Policías"}
+        probe = {
+            "tokenizer": "standard",
+            "filter": ["asciifolding", {"type": "stemmer", "language": "light_spanish"}],
+            "text": "Policías",
+        }
         try:
             self._call("POST", "/_analyze", body=probe)
         except EngineResponseError:
@@ -212,7 +216,9 @@ class Store:
 
             for chunk in _chunks_by_bytes(articles, self.settings.engine.bulk_max_bytes):
                 ids = {article.id for article in chunk}
-                while in_flight and (len(in_flight) >= self.settings.engine.bulk_concurrency or any(ids & f[1] for f in in_flight)):
+                while in_flight and (
+                    len(in_flight) >= self.settings.engine.bulk_concurrency or any(ids & f[1] for f in in_flight)
+                ):
                     settle()
                 if leftovers:  # the engine failed: keep order, spool everything that is left
                     leftovers.extend(chunk)
@@ -254,7 +260,9 @@ class Store:
 
     def _existing(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Real-time lookup in every index behind the alias (mget, not search)."""
-        docs = [{"_index": index, "_id": key, "_source": _REVISION_FIELDS} for index in self._article_indices for key in ids]
+        docs = [
+            {"_index": index, "_id": key, "_source": _REVISION_FIELDS} for index in self._article_indices for key in ids
+        ]
         found = self._call("POST", "/_mget", body={"docs": docs})["docs"]
         return {doc["_id"]: doc for doc in found if doc.get("found")}
 
@@ -358,13 +366,14 @@ class Store:
         except EngineUnavailable as exc:
             raise self._unavailable(exc) from None
         hits = [
-            Hit(Article.from_doc(h["_source"]), h.get("_score"), h.get("highlight", {}))
-            for h in result["hits"]["hits"]
+            Hit(Article.from_doc(h["_source"]), h.get("_score"), h.get("highlight", {})) for h in result["hits"]["hits"]
         ]
         cursor = result["hits"]["hits"][-1]["sort"] if result["hits"]["hits"] else None
         return SearchPage(result["hits"]["total"]["value"], hits, cursor)
 
-    def scan(self, query: str | None = None, filters: SearchFilters | None = None, page_size: int = 1000) -> Iterator[Article]:
+    def scan(
+        self, query: str | None = None, filters: SearchFilters | None = None, page_size: int = 1000
+    ) -> Iterator[Article]:
         """Every matching article, past the 10,000-hit window, on a consistent point in time."""
         pit_id = self.client.open_pit(self.alias("articles"), "2m")
         try:
@@ -414,7 +423,9 @@ class Store:
     def source_activity(self, sources: list[str], now: datetime) -> dict[str, dict[str, Any]]:
         """Per outlet: article volume (total, 24 h, 7 days), newest article, crawl errors in 24 h."""
         articles, crawls = queries.source_activity_bodies(sources, now)
-        return queries.source_activity(sources, self.search_raw("articles", articles), self.search_raw("crawls", crawls))
+        return queries.source_activity(
+            sources, self.search_raw("articles", articles), self.search_raw("crawls", crawls)
+        )
 
     def term_counts(self, field: str, name: str = "articles") -> dict[str, int]:
         """Documents per value of a keyword field (e.g. articles per violence type)."""
