@@ -249,6 +249,41 @@ def sources_status(
     Console().print(table)
 
 
+@sources_app.command("check")
+def sources_check(urls: list[str] = typer.Argument(..., metavar="URL", help="Article or page URLs.")) -> None:
+    """Which outlet and article pattern each URL falls under (or why none), with the canonical
+    URL and document id it is stored under; exit 1 when any URL is not an article."""
+    from crawler.registry import RegistryError, load_registry
+
+    try:
+        checks = [load_registry().check(url) for url in urls]
+    except RegistryError as exc:
+        fail(str(exc))
+    for c in checks:
+        typer.echo(json.dumps(asdict(c) | {"is_article": c.is_article}, ensure_ascii=False))
+    raise typer.Exit(0 if all(c.is_article for c in checks) else 1)
+
+
+@sources_app.command("verify")
+def sources_verify(
+    source: list[str] = typer.Option([], "--source", "-s", help="Only these registry ids (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list, one object per discovery URL."),
+) -> None:
+    """Fetch each outlet's discovery URLs once (robots.txt obeyed, the crawler's User-Agent) and
+    report which answer, how many article links each yields and which patterns they match."""
+    from crawler.registry import RegistryError, load_registry
+    from crawler.verify import report_table, verify_sources
+
+    try:
+        reports = verify_sources(load_registry(), load_settings().crawl, source)
+    except (RegistryError, KeyError) as exc:
+        fail(str(exc).strip("'\""))
+    if as_json:
+        typer.echo(json.dumps([asdict(r) | {"confirms": r.confirms} for r in reports], ensure_ascii=False))
+    else:
+        Console().print(report_table(reports))
+
+
 @app.command("extract")
 def extract_pages(
     inputs: list[str] = typer.Argument(..., metavar="FILE_OR_URL", help="Pages: .html or .html.gz files, or http(s) URLs."),
