@@ -8,10 +8,11 @@ URL patterns, politeness and extraction hints from here. Each fact carries a ``s
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from pydantic import (
@@ -24,6 +25,7 @@ from pydantic import (
 )
 
 from vigia.errors import ConfigError, InputError
+from vigia.models import doc_id, normalize_url
 
 REGISTRY_PATH = Path(__file__).with_name("sources.yaml")
 
@@ -71,6 +73,18 @@ class ArticlePatterns(_Strict):
         return patterns
 
 
+class Alias(_Strict):
+    """Another address of the same articles (an old host, a beta site, a CMS's internal host):
+    a URL starting with ``alias`` is the article at ``canonical`` plus the rest of the URL, so
+    both addresses give one document id. Both prefixes are written in normalised form
+    (``https://``, no ``www.``; see ``vigia.models.normalize_url``)."""
+
+    alias: str = Field(pattern=r"^https://[^/]+/")
+    canonical: str = Field(pattern=r"^https://[^/]+/")
+    status: Status
+    note: str = ""
+
+
 class Politeness(_Strict):
     """Per-source overrides of the crawl settings (None: use the global setting)."""
 
@@ -83,6 +97,7 @@ class Hints(_Strict):
     """Optional extraction hints; the extractor falls back to its generic rules."""
 
     body_xpath: str | None = None
+    note: str = ""
 
 
 class Source(_Strict):
@@ -90,16 +105,18 @@ class Source(_Strict):
     name: str = Field(min_length=1)
     homepage: str
     domains: list[str] = Field(min_length=1)
-    kind: Literal["newspaper", "digital", "official"]
+    kind: Literal["newspaper", "digital", "broadcaster", "official"]
     platform: Platform
     article: ArticlePatterns
+    aliases: list[Alias] = []
     discovery: list[Discovery] = Field(min_length=1)
     politeness: Politeness = Politeness()
     hints: Hints = Hints()
 
     @model_validator(mode="after")
     def _urls_on_own_domains(self) -> Source:
-        for url in [self.homepage, *(d.url for d in self.discovery)]:
+        prefixes = [p for a in self.aliases for p in (a.alias, a.canonical)]
+        for url in [self.homepage, *(d.url for d in self.discovery), *prefixes]:
             if not self.owns(url):
                 raise ValueError(f"{url} is not on the source's domains {self.domains}: add its domain or fix the URL")
         return self
@@ -117,11 +134,27 @@ class Source(_Strict):
         host = (urlsplit(url).hostname or "").lower()
         return any(host == d or host.endswith("." + d) for d in self.domains)
 
+    def canonical_url(self, url: str) -> str:
+        """The one address of the article at ``url``: normalised (scheme, ``www.``, tracking
+        parameters, trailing slash, percent-encoding) and moved off alias hosts. Patterns are
+        matched against this form, so they need not spell out every variant."""
+        canonical = normalize_url(url)
+        for alias in self.aliases:
+            if canonical.startswith(alias.alias) or canonical + "/" == alias.alias:
+                return alias.canonical + canonical[len(alias.alias) :]
+        return canonical
+
+    def denied_by(self, url: str) -> str | None:
+        """The deny pattern that rules ``url`` out (None when none does)."""
+        canonical = self.canonical_url(url)
+        return next((p.pattern for p in self._deny if p.search(canonical)), None)
+
     def article_match(self, url: str) -> re.Match[str] | None:
         """The allow-pattern match when ``url`` is an article of this source, else None."""
-        if not self.owns(url) or any(p.search(url) for p in self._deny):
+        if not self.owns(url) or self.denied_by(url):
             return None
-        return next((m for p in self._allow if (m := p.search(url))), None)
+        canonical = self.canonical_url(url)
+        return next((m for p in self._allow if (m := p.search(canonical))), None)
 
     @property
     def body_xpath(self) -> str | None:
@@ -129,7 +162,8 @@ class Source(_Strict):
 
     def section_of(self, url: str) -> str | None:
         match = self.article_match(url)
-        return match.groupdict().get("section") if match else None
+        section = match.groupdict().get("section") if match else None
+        return unquote(section) if section else None
 
 
 class Registry(_Strict):
@@ -170,8 +204,57 @@ class Registry(_Strict):
     def outlets(self) -> dict[str, Source]:
         return {s.id: s for s in self.sources}
 
+    def check(self, url: str) -> UrlCheck:
+        """Which outlet and pattern ``url`` falls under, or why none: the registry's answer for
+        one URL (``vigia sources check`` and the evidence test use it)."""
+        url = url.strip()
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+            return UrlCheck(url, None, None, None, None, None, "not an http(s) URL with a host")
+        matches = [(s, m) for s in self.sources if (m := s.article_match(url))]
+        if len(matches) > 1:
+            ids = ", ".join(s.id for s, _ in matches)
+            return UrlCheck(
+                url, None, None, None, None, None, f"ambiguous: article patterns of {ids} all match; narrow one of them"
+            )
+        if matches:
+            source, match = matches[0]
+            canonical = source.canonical_url(url)
+            return UrlCheck(
+                url, source.id, match.re.pattern, source.section_of(url), canonical, doc_id(canonical), "article"
+            )
+        source = self.source_for(url)
+        host = urlsplit(url).hostname
+        if source is None:
+            return UrlCheck(
+                url, None, None, None, None, None, f"no outlet owns {host}: add it to an entry's domains or a new entry"
+            )
+        canonical = source.canonical_url(url)
+        if denied := source.denied_by(url):
+            return UrlCheck(url, source.id, None, None, canonical, None, f"{source.id} denies it (pattern {denied})")
+        return UrlCheck(
+            url, source.id, None, None, canonical, None, f"{canonical} matches no article pattern of {source.id}"
+        )
+
     def select(self, source_ids: list[str] | None) -> list[Source]:
         return [self.get(i) for i in source_ids] if source_ids else list(self.sources)
+
+
+@dataclass(frozen=True)
+class UrlCheck:
+    """The registry's answer for one URL: its outlet and allow pattern when it is an article
+    (with the canonical URL and document id it is stored under), else ``reason`` says why not."""
+
+    url: str
+    source: str | None
+    pattern: str | None
+    section: str | None
+    canonical: str | None
+    doc_id: str | None
+    reason: str
+
+    @property
+    def is_article(self) -> bool:
+        return self.pattern is not None
 
 
 class RegistryError(ConfigError):

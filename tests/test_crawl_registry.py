@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -36,6 +37,16 @@ IDS = [
     "insightcrime",
     "pnc",
     "fgr",
+    "cronio",
+    "diario1",
+    "ultimahora",
+    "canal12",
+    "diariolahuella",
+    "radioyskl",
+    "voces",
+    "resistencia",
+    "ennews",
+    "dinero",
 ]
 
 
@@ -124,9 +135,9 @@ def test_news_sitemap_fields_reach_the_fetched_item(fixtures: Fixtures) -> None:
         CrawlPlan(), registry, lookup=lambda urls: {}, stats=RunStats(mode="incremental"), article_pipeline=None
     )
     web = TestWeb(fixtures)
-    sitemap_url = "https://www.laprensagrafica.com/sitemap-news.xml"
+    sitemap_url = next(d.url for d in registry.get("laprensagrafica").discovery if d.kind == "news_sitemap")
     meta = {"source": "laprensagrafica", "discovery": "news_sitemap", "page": 1, "discovery_url": sitemap_url}
-    body = web.handle("www.laprensagrafica.com", "/sitemap-news.xml", "https", None).body
+    body = web.handle("www.laprensagrafica.com", urlsplit(sitemap_url).path, "https", None).body
     requests = list(spider.parse_sitemap(XmlResponse(sitemap_url, body=body, request=Request(sitemap_url, meta=meta))))
     article = fixtures.outlets["laprensagrafica"].articles[0]
     request = next(r for r in requests if r.url == article.url)

@@ -43,6 +43,8 @@ OUTLETS: dict[str, int] = {  # source id -> number of articles the test web serv
     },
     "pnc": 5,
     "fgr": 5,
+    **{source: 2 for source in ("cronio", "diario1", "ultimahora", "canal12", "diariolahuella", "radioyskl")},
+    **{source: 1 for source in ("voces", "resistencia", "ennews", "dinero")},
 }
 DEPARTMENTS = frozenset(
     {

@@ -147,6 +147,7 @@ def _article(outlet: Outlet, raw: dict[str, Any], path_format: str, number: int)
         "slug": raw["slug"],
         "section": raw["section"],
         "Section": raw["section"].capitalize(),
+        "section_": raw["section"].replace("-", "_"),  # El Faro's underscored sections (el_salvador)
         "num": number,
         "num4": f"{number % 10000:04d}",
         "yyyy": f"{published:%Y}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime
 
 import typer
@@ -13,6 +14,7 @@ from rich.table import Table
 from crawler.records import status_report
 from crawler.registry import load_registry
 from crawler.spiders.news import CrawlPlan
+from crawler.verify import report_table, verify_sources
 from vigia.cli.app import (
     EngineChoice,
     EngineOption,
@@ -97,3 +99,27 @@ def sources_status(
             f"[red]{row['errors_24h']}[/]" if row["errors_24h"] else "0",
         )
     Console().print(table)
+
+
+@sources_app.command("check")
+def sources_check(urls: list[str] = typer.Argument(..., metavar="URL", help="Article or page URLs.")) -> None:
+    """Which outlet and article pattern each URL falls under (or why none), with the canonical
+    URL and document id it is stored under; exit 1 when any URL is not an article."""
+    checks = [load_registry().check(url) for url in urls]
+    for c in checks:
+        typer.echo(json.dumps(asdict(c) | {"is_article": c.is_article}, ensure_ascii=False))
+    raise typer.Exit(0 if all(c.is_article for c in checks) else 1)
+
+
+@sources_app.command("verify")
+def sources_verify(
+    source: list[str] = typer.Option([], "--source", "-s", help="Only these registry ids (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list, one object per discovery URL."),
+) -> None:
+    """Fetch each outlet's discovery URLs once (robots.txt obeyed, the crawler's User-Agent) and
+    report which answer, how many article links each yields and which patterns they match."""
+    reports = verify_sources(load_registry(), settings_for().crawl, source)
+    if as_json:
+        typer.echo(json.dumps([asdict(r) | {"confirms": r.confirms} for r in reports], ensure_ascii=False))
+    else:
+        Console().print(report_table(reports))
