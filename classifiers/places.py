@@ -85,6 +85,7 @@ class Gazetteer:
 
     def __init__(self, data: dict) -> None:
         self.departments: list[str] = list(data["departments"])
+        self.municipalities: list[str] = [m for municipalities in data["departments"].values() for m in municipalities]
         self.readings: dict[str, list[Place]] = {}
         for department, municipalities in data["departments"].items():
             self._add(department, Place(department))

@@ -20,7 +20,9 @@ from pydantic import SecretStr
 from vigia.engine import local_engine
 from vigia.errors import StoreError
 from vigia.models import Article
-from vigia.store import SearchFilters, Store
+from vigia.search import results
+from vigia.search.query import Query
+from vigia.store import Store
 
 BASE_DATE = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 DEPARTMENTS = ["San Salvador", "La Libertad", "San Miguel", "Sonsonate"]
@@ -70,7 +72,7 @@ def test_bulk_upsert_then_reupsert_keeps_count_and_bumps_changed_revisions(store
     assert (stats.created, stats.updated, stats.unchanged) == (0, len(changed), 1000 - len(changed))
     store.refresh()
     assert store.count() == 1000
-    revisions = {a.url: a.revision for a in store.scan()}
+    revisions = {a.url: a.revision for a in results.scan(store, Query())}
     assert {url for url, rev in revisions.items() if rev == 2} == {synthetic(i).url for i in changed}
     assert set(revisions.values()) == {1, 2}
     updated = store.get_articles([synthetic(10).url])[synthetic(10).url]
@@ -90,40 +92,6 @@ def test_url_variants_are_one_document(store: Store) -> None:
     assert store.indexed_urls(variants + ["https://example.sv/nota/8"]) == set(variants)
 
 
-def test_search_filters_highlight_and_histogram(store: Store) -> None:
-    store.upsert(synthetic(i) for i in range(40))
-    store.refresh()
-    page = store.search("extorsión", SearchFilters(violence_type=["arrest"], department=["La Libertad"]), size=5)
-    assert page.total == 10  # arrests are the odd i; La Libertad is i % 4 == 1
-    assert len(page.hits) == 5
-    assert all("arrest" in h.article.violence_type and h.article.department == ["La Libertad"] for h in page.hits)
-    assert any("<mark>" in fragment for h in page.hits for fragment in h.highlight.get("text", []))
-
-    until = BASE_DATE + timedelta(hours=23)  # inclusive
-    assert store.count(filters=SearchFilters(until=until)) == 24
-    days = store.histogram("day", split_by="violence_type")
-    assert sum(d["count"] for d in days) == 40
-    # i = 0 is 08:00 UTC = 02:00 in El Salvador: the local 1 October holds i = 0..21
-    assert [d["date"][:10] for d in days] == ["2026-10-01", "2026-10-02"]
-    assert [d["count"] for d in days] == [22, 18]
-    assert days[0]["split"] == {"homicide": 11, "arrest": 11, "extortion": 11}
-
-
-def test_search_after_pages_past_ten_thousand_hits(store: Store) -> None:
-    total = 10_250
-    store.upsert(
-        Article(url=f"https://example.sv/breve/{i}", source="example", title=f"Breve {i}", text="Nota breve.",
-                published_at=BASE_DATE + timedelta(minutes=i % 500)).finalize()
-        for i in range(total)
-    )  # fmt: skip
-    store.refresh()
-    seen = [a.url for a in store.scan(page_size=2000)]
-    assert len(seen) == len(set(seen)) == total
-    first = store.search(size=10)
-    second = store.search(size=10, search_after=first.cursor)
-    assert first.total == total and not {h.article.url for h in first.hits} & {h.article.url for h in second.hits}
-
-
 def test_spanish_analysis_or_fallback_warning(settings, caplog: pytest.LogCaptureFixture) -> None:
     store = Store(settings)
     with caplog.at_level(logging.WARNING, logger="vigia.store"):
@@ -134,12 +102,14 @@ def test_spanish_analysis_or_fallback_warning(settings, caplog: pytest.LogCaptur
         store.refresh()
         if settings.engine.kind == "opensearch":
             assert store.analysis_mode == "spanish" and not caplog.records
-            assert store.search("policia capturado").total == 1  # accent-insensitive and stemmed
+            assert (
+                results.search(store, Query(text="policia capturado", stories=False)).total == 1
+            )  # accent-insensitive and stemmed
         else:
             warnings = [r for r in caplog.records if "lacks Spanish analysis" in r.getMessage()]
             assert store.analysis_mode == "fallback" and len(warnings) == 1
-            assert store.search("policías").total == 1
-            assert store.search("de los").total == 0  # Spanish stop words only
+            assert results.search(store, Query(text="policías", stories=False)).total == 1
+            assert results.search(store, Query(text="de los", stories=False)).total == 0  # Spanish stop words only
     finally:
         store.drop_indices()
 
@@ -191,7 +161,7 @@ def test_engine_stopped_mid_bulk_spools_then_replays_exactly_once(tmp_path: Path
         replayed.refresh()
         assert replayed.count() == 3000
         assert not replayed.spool.pending()
-        assert {a.revision for a in replayed.scan()} == {1}
+        assert {a.revision for a in results.scan(replayed, Query())} == {1}
         Store.from_settings(settings).refresh()  # a second connection finds nothing left to replay
         assert replayed.count() == 3000
     finally:

@@ -108,9 +108,11 @@ class Article:
         return doc_id(self.canonical_url or self.url)
 
     def finalize(self) -> Article:
-        """Fill the derived fields (hash, word count) from title and text."""
+        """Fill the derived fields (hash, word count) from title and text; an article that no
+        clusterer has seen is a story of its own."""
         self.content_hash = content_hash(self.title, self.text)
         self.word_count = len(self.text.split())
+        self.story_cluster = self.story_cluster or self.id
         return self
 
     def to_doc(self) -> dict[str, Any]:

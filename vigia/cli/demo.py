@@ -18,7 +18,9 @@ from vigia.cli.app import EngineChoice, EngineOption, app, console, settings_for
 from vigia.cli.search import print_hits
 from vigia.config import Settings
 from vigia.engine import EngineStatus, local_engine
-from vigia.store import SearchFilters, SearchPage, Store
+from vigia.search import results
+from vigia.search.query import Query
+from vigia.store import Store
 
 DEMO_PREFIX = "demo"
 SAMPLE_QUERY = "capturados"
@@ -31,7 +33,7 @@ class DemoResult:
     crawl: CrawlResult
     indexed: int
     by_type: dict[str, int]
-    sample: SearchPage
+    sample: results.Page
 
 
 def run_demo(settings: Settings) -> DemoResult:
@@ -42,7 +44,7 @@ def run_demo(settings: Settings) -> DemoResult:
     store.init_indices()
     crawl = crawl_testweb(settings)
     store.refresh()
-    sample = store.search(SAMPLE_QUERY, SearchFilters(violence_type=["arrest"]), size=5, sort="relevance")
+    sample = results.search(store, Query(text=SAMPLE_QUERY, violence_type=("arrest",), sort="relevance"), size=5)
     model = find_trained_model(settings)
     classifier = (
         f"transformer {model.name}"

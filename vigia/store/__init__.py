@@ -1,8 +1,7 @@
 """Storage: the only layer that talks to the engine (client, index templates, writes and spool,
 read queries). Everything that reads or writes the index goes through :class:`Store`."""
 
-from vigia.store.queries import SearchFilters
 from vigia.store.spool import Spool
-from vigia.store.store import Hit, SearchPage, Store, UpsertStats
+from vigia.store.store import Store, UpsertStats
 
-__all__ = ["Hit", "SearchFilters", "SearchPage", "Spool", "Store", "UpsertStats"]
+__all__ = ["Spool", "Store", "UpsertStats"]

@@ -1,68 +1,10 @@
-"""Engine requests for reading articles: filters, full text, highlights, sort order."""
+"""Request bodies of the store's own reads: per-outlet activity and term counts. (Queries that
+people make are built in ``vigia.search.request``.)"""
 
 from __future__ import annotations
 
-import html
-import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-
-@dataclass
-class SearchFilters:
-    """What monitors filter on. Lists are OR within a field, AND across fields."""
-
-    violence_type: list[str] = field(default_factory=list)
-    actor: list[str] = field(default_factory=list)
-    department: list[str] = field(default_factory=list)
-    source: list[str] = field(default_factory=list)
-    language: list[str] = field(default_factory=list)
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def clauses(self) -> list[dict[str, Any]]:
-        terms = [
-            {"terms": {name: values}}
-            for name in ("violence_type", "actor", "department", "source", "language")
-            if (values := getattr(self, name))
-        ]
-        if self.since or self.until:
-            bounds = {
-                "gte": self.since.isoformat() if self.since else None,
-                "lte": self.until.isoformat() if self.until else None,
-            }
-            terms.append({"range": {"published_at": {k: v for k, v in bounds.items() if v}}})
-        return terms
-
-
-def search_body(query: str | None, filters: SearchFilters | None, sort: str) -> dict[str, Any]:
-    """The engine request for a query and filters: full text over title, lead and text, highlights."""
-    must: list[dict[str, Any]] = []
-    if query:
-        must.append(
-            {
-                "simple_query_string": {
-                    "query": query,
-                    "fields": ["title^3", "lead^2", "text"],
-                    "default_operator": "and",
-                }
-            }
-        )
-    body: dict[str, Any] = {
-        "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters.clauses() if filters else []}},
-        "highlight": {
-            "pre_tags": ["<mark>"],
-            "post_tags": ["</mark>"],
-            # The text is HTML-escaped around the tags, so a literal "<mark>" in a crawled
-            # page can never pass for a match marker (see highlight_fragments).
-            "encoder": "html",
-            "fields": {"title": {"number_of_fragments": 0}, "text": {"fragment_size": 180, "number_of_fragments": 2}},
-        },
-    }
-    order = [{"published_at": {"order": "desc", "missing": "_last"}}, {"url": "asc"}]
-    body["sort"] = ([{"_score": "desc"}] + order) if sort == "relevance" and query else order
-    return body
 
 
 def source_activity_bodies(sources: list[str], now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -131,21 +73,3 @@ def _agg_date(agg: dict[str, Any] | None) -> str | None:
     if not agg or agg.get("value") is None:
         return None
     return datetime.fromtimestamp(agg["value"] / 1000, tz=UTC).isoformat()
-
-
-_MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
-
-
-def highlight_fragments(snippet: str) -> list[tuple[str, bool]]:
-    """An engine highlight (HTML-encoded, matches in ``<mark>``) as plain-text pieces, each
-    with whether it is a match: renderers style the pieces and never parse crawled text."""
-    pieces: list[tuple[str, bool]] = []
-    position = 0
-    for match in _MARK.finditer(snippet):
-        if match.start() > position:
-            pieces.append((html.unescape(snippet[position : match.start()]), False))
-        pieces.append((html.unescape(match[1]), True))
-        position = match.end()
-    if position < len(snippet):
-        pieces.append((html.unescape(snippet[position:]), False))
-    return pieces

@@ -29,10 +29,9 @@ from vigia.errors import (
     EngineUnavailable,
     StoreError,
 )
-from vigia.models import LOCAL_TZ, Article, Revision, doc_id, jsonable
+from vigia.models import Article, Revision, doc_id, jsonable
 from vigia.store import queries
 from vigia.store.client import EngineClient
-from vigia.store.queries import SearchFilters, search_body
 from vigia.store.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -57,20 +56,6 @@ class UpsertStats:
         self.spooled += other.spooled
         self.failed += other.failed
         return self
-
-
-@dataclass
-class Hit:
-    article: Article
-    score: float | None
-    highlight: dict[str, list[str]]
-
-
-@dataclass
-class SearchPage:
-    total: int
-    hits: list[Hit]
-    cursor: list[Any] | None  # pass back as ``search_after`` for the next page
 
 
 class Store:
@@ -104,17 +89,14 @@ class Store:
             except EngineResponseError as exc:
                 if exc.status not in RETRY_STATUSES or attempt == self.settings.engine.max_retries:
                     raise
-            except EngineUnavailable:
+            except EngineUnavailable as exc:
                 if attempt == self.settings.engine.max_retries:
-                    raise
+                    raise EngineUnavailable(
+                        f"{exc}. Fix: start it with `vigia engine start --engine {self.client.kind}`, or point "
+                        "VIGIA_ENGINE__URL at a running engine"
+                    ) from None
             _backoff(attempt)
         raise AssertionError("unreachable")
-
-    def _unavailable(self, exc: Exception) -> StoreError:
-        return StoreError(
-            f"{exc}. Fix: start it with `vigia engine start --engine {self.client.kind}`, or point "
-            f"VIGIA_ENGINE__URL at a running engine"
-        )
 
     # -- indices -------------------------------------------------------------------------
     @cached_property
@@ -148,25 +130,22 @@ class Store:
     def init_indices(self) -> list[str]:
         """Create or update every template, its first index and write alias; idempotent."""
         done = []
-        try:
-            if self.analysis_mode == "fallback":
-                log.warning(
-                    "%s at %s lacks Spanish analysis (no analysis-common module, as in the Elasticsearch test "
-                    "distribution): title and text use the standard analyzer with Spanish stop words, "
-                    "without stemming or accent folding",
-                    self.client.kind,
-                    self.client.url,
-                )
-            for name, body in self.templates().items():
-                alias = self.alias(name)
-                self._call("PUT", f"/_index_template/{alias}", body=body)
-                if self.alias_indices(name) is None:
-                    self._call("PUT", f"/{alias}-000001", body={"aliases": {alias: {"is_write_index": True}}})
-                else:  # additive mapping changes reach the existing indices
-                    self._call("PUT", f"/{alias}/_mapping", body=body["template"]["mappings"])
-                done.append(alias)
-        except EngineUnavailable as exc:
-            raise self._unavailable(exc) from None
+        if self.analysis_mode == "fallback":
+            log.warning(
+                "%s at %s lacks Spanish analysis (no analysis-common module, as in the Elasticsearch test "
+                "distribution): title and text use the standard analyzer with Spanish stop words, "
+                "without stemming or accent folding",
+                self.client.kind,
+                self.client.url,
+            )
+        for name, body in self.templates().items():
+            alias = self.alias(name)
+            self._call("PUT", f"/_index_template/{alias}", body=body)
+            if self.alias_indices(name) is None:
+                self._call("PUT", f"/{alias}-000001", body={"aliases": {alias: {"is_write_index": True}}})
+            else:  # additive mapping changes reach the existing indices
+                self._call("PUT", f"/{alias}/_mapping", body=body["template"]["mappings"])
+            done.append(alias)
         self.__dict__.pop("_article_indices", None)
         return done
 
@@ -188,8 +167,9 @@ class Store:
     def refresh(self, name: str = "articles") -> None:
         self._call("POST", f"/{self.alias(name)}/_refresh")
 
-    def count(self, name: str = "articles", filters: SearchFilters | None = None) -> int:
-        body = {"query": {"bool": {"filter": filters.clauses()}}} if filters else None
+    def count(self, name: str = "articles", query: dict[str, Any] | None = None) -> int:
+        """Documents behind the ``name`` alias (matching ``query``, an engine query clause)."""
+        body = {"query": query} if query else None
         return self._call("POST", f"/{self.alias(name)}/_count", body=body)["count"]
 
     # -- writes --------------------------------------------------------------------------
@@ -338,84 +318,31 @@ class Store:
         found = self._call("POST", "/_mget", body={"docs": docs})["docs"]
         return {wanted[d["_id"]]: Article.from_doc(d["_source"]) for d in found if d.get("found")}
 
-    def search(
-        self,
-        query: str | None = None,
-        filters: SearchFilters | None = None,
-        size: int = 20,
-        sort: str = "date",
-        search_after: list[Any] | None = None,
-        collapse_stories: bool = False,
-        pit_id: str | None = None,
-    ) -> SearchPage:
-        """Full-text + filters, newest first (or by relevance), with highlights and a cursor."""
-        body = search_body(query, filters, sort)
-        body["size"] = size
-        body["track_total_hits"] = True
-        if search_after:
-            body["search_after"] = search_after
-        if collapse_stories:
-            body["collapse"] = {"field": "story_cluster"}
-        if pit_id:
-            body["pit"] = {"id": pit_id, "keep_alive": "2m"}
-            path = "/_search"
-        else:
-            path = f"/{self.alias('articles')}/_search"
-        try:
-            result = self._call("POST", path, body=body)
-        except EngineUnavailable as exc:
-            raise self._unavailable(exc) from None
-        hits = [
-            Hit(Article.from_doc(h["_source"]), h.get("_score"), h.get("highlight", {})) for h in result["hits"]["hits"]
-        ]
-        cursor = result["hits"]["hits"][-1]["sort"] if result["hits"]["hits"] else None
-        return SearchPage(result["hits"]["total"]["value"], hits, cursor)
+    def get_by_ids(self, ids: Iterable[str]) -> list[Article]:
+        """The articles with these document ids (unknown ids are left out)."""
+        docs = [{"_index": index, "_id": key} for index in self._article_indices for key in dict.fromkeys(ids)]
+        if not docs:
+            return []
+        found = self._call("POST", "/_mget", body={"docs": docs})["docs"]
+        return [Article.from_doc(d["_source"]) for d in found if d.get("found")]
 
-    def scan(
-        self, query: str | None = None, filters: SearchFilters | None = None, page_size: int = 1000
-    ) -> Iterator[Article]:
-        """Every matching article, past the 10,000-hit window, on a consistent point in time."""
-        pit_id = self.client.open_pit(self.alias("articles"), "2m")
+    def scan(self, body: dict[str, Any], page_size: int = 1000, name: str = "articles") -> Iterator[dict[str, Any]]:
+        """Every hit of a search ``body`` (which must sort), past the 10,000-hit window, on a
+        consistent point in time; memory holds one page at a time."""
+        pit_id = self.client.open_pit(self.alias(name), "2m")
         try:
-            cursor = None
+            after = None
             while True:
-                page = self.search(query, filters, size=page_size, search_after=cursor, pit_id=pit_id)
-                yield from (hit.article for hit in page.hits)
-                if len(page.hits) < page_size:
+                page = {**body, "size": page_size, "pit": {"id": pit_id, "keep_alive": "2m"}}
+                if after is not None:
+                    page["search_after"] = after
+                hits = self._call("POST", "/_search", body=page)["hits"]["hits"]
+                yield from hits
+                if len(hits) < page_size:
                     return
-                cursor = page.cursor
+                after = hits[-1]["sort"]
         finally:
             self.client.close_pit(pit_id)
-
-    def histogram(
-        self,
-        interval: str = "day",
-        filters: SearchFilters | None = None,
-        query: str | None = None,
-        split_by: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Articles per calendar interval (optionally per value of ``split_by``), in local time."""
-        histogram = {
-            "date_histogram": {
-                "field": "published_at",
-                "calendar_interval": interval,
-                "time_zone": LOCAL_TZ.key,
-                "min_doc_count": 0,
-            }
-        }
-        if split_by:
-            histogram["aggs"] = {"split": {"terms": {"field": split_by, "size": 50}}}
-        body = search_body(query, filters, "date")
-        body.update(size=0, aggs={"over_time": histogram})
-        body.pop("sort"), body.pop("highlight", None)
-        result = self._call("POST", f"/{self.alias('articles')}/_search", body=body)
-        buckets = []
-        for bucket in result["aggregations"]["over_time"]["buckets"]:
-            row = {"date": bucket["key_as_string"], "count": bucket["doc_count"]}
-            if split_by:
-                row["split"] = {b["key"]: b["doc_count"] for b in bucket["split"]["buckets"]}
-            buckets.append(row)
-        return buckets
 
     def search_raw(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", f"/{self.alias(name)}/_search", body=body)
