@@ -1,0 +1,77 @@
+"""Charts of a trend, one function for every consumer (`vigia trends --plot`, the web page's
+trends, the chart in an alert e-mail): labelled axes, a legend, a title that states the query,
+dates in El Salvador time."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: files and bytes only
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+
+from vigia.errors import InputError
+from vigia.search.trends import Trend
+
+Format = Literal["png", "svg"]
+_INTERVAL_WORDS = {"day": "día", "week": "semana", "month": "mes"}
+
+
+def plot_trend(
+    trend: Trend,
+    out: Path | BinaryIO,
+    fmt: Format | None = None,
+    size: tuple[float, float] = (9, 4.5),
+    title: str | None = None,
+) -> None:
+    """Draw ``trend`` as lines (one per series) into a PNG or SVG file or stream."""
+    if fmt is None:
+        if not isinstance(out, Path) or out.suffix.lower() not in (".png", ".svg"):
+            raise InputError(f"cannot tell the chart format of {out}: name a .png or .svg file")
+        fmt = out.suffix.lower()[1:]  # type: ignore[assignment]
+    figure, axes = plt.subplots(figsize=size, layout="constrained")
+    try:
+        for name, values in trend.series.items():
+            label = "total" if name == "total" else name
+            axes.plot(trend.buckets, [v * 100 for v in values] if trend.normalized else values, marker=".", label=label)
+        what = "artículos" if trend.unit == "articles" else "historias"
+        per = _INTERVAL_WORDS[trend.interval]
+        axes.set_ylabel(
+            f"% de los artículos de los mismos medios por {per}" if trend.normalized else f"{what} por {per}"
+        )
+        axes.set_xlabel("fecha (hora de El Salvador)")
+        axes.xaxis.set_major_formatter(
+            mdates.ConciseDateFormatter(
+                axes.xaxis.get_major_locator(), tz=trend.buckets[0].tzinfo if trend.buckets else None
+            )
+        )
+        axes.set_ylim(bottom=0)
+        axes.grid(alpha=0.3)
+        split = f", por {trend.split_by}" if trend.split_by else ""
+        axes.set_title(
+            title or f"{what.capitalize()} por {per}{split}: {trend.query.describe()}", fontsize=10, loc="left"
+        )
+        if trend.series:
+            axes.legend(fontsize=8, loc="upper left")
+        figure.savefig(out, format=fmt, dpi=110)
+    finally:
+        plt.close(figure)
+
+
+def trend_png(trend: Trend, size: tuple[float, float] = (7, 3), title: str | None = None) -> bytes:
+    """The chart as PNG bytes (e-mails embed it inline)."""
+    buffer = io.BytesIO()
+    plot_trend(trend, buffer, "png", size, title)
+    return buffer.getvalue()
+
+
+def trend_svg(trend: Trend, size: tuple[float, float] = (9, 4.5), title: str | None = None) -> str:
+    """The chart as SVG text (the web page inlines it; no JavaScript needed)."""
+    buffer = io.BytesIO()
+    plot_trend(trend, buffer, "svg", size, title)
+    return buffer.getvalue().decode("utf-8")
