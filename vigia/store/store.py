@@ -304,6 +304,7 @@ class Store:
                     log.warning("spool replay stopped (%s); %s stays for the next run", exc, self.spool.path)
                     return stats
             self.spool.clear()
+            self.refresh()  # counts and searches right after a replay must see the replayed articles
             log.info("replayed %d spooled articles", len(pending))
             return stats
 
