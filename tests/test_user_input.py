@@ -122,3 +122,72 @@ def test_a_truncated_spool_line_is_set_aside_and_the_rest_replayed(settings: Set
         assert again.returncode == 0 and str(rejected) not in again.stderr, again.stderr
     finally:
         store.drop_indices()
+
+
+# -- defect 6: outputs never destroy inputs, nor leave half files --------------------------------
+@pytest.fixture
+def articles_jsonl(tmp_path: Path) -> Path:
+    path = tmp_path / "articles.jsonl"
+    rows = [{"id": str(i), "title": a.title, "text": a.text} for i, a in enumerate(map(article, range(3)))]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def classify(*args: str) -> Result:
+    return CliRunner().invoke(app, ["classify", "--tagger", "keywords", *args])
+
+
+def test_classify_refuses_to_write_over_its_input(articles_jsonl: Path) -> None:
+    before = articles_jsonl.read_bytes()
+    same = articles_jsonl.parent / "sub" / ".." / articles_jsonl.name  # another spelling of the same file
+    (articles_jsonl.parent / "sub").mkdir()
+    line = one_error_line(classify("--input", str(articles_jsonl), "--output", str(same)))
+    assert "same file as --input" in line
+    assert articles_jsonl.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        (lambda tmp: tmp, "is a directory"),
+        (lambda tmp: tmp / "articles.jsonl" / "out.jsonl", "not a writable directory"),
+        (lambda tmp: Path("/proc/vigia-no-such-dir/out.jsonl"), "cannot be written"),
+    ],
+    ids=["directory", "under-a-file", "unwritable"],
+)
+def test_classify_output_that_cannot_be_written_is_one_line(
+    articles_jsonl: Path, where: Callable[[Path], Path], message: str
+) -> None:
+    output = where(articles_jsonl.parent)
+    line = one_error_line(classify("--input", str(articles_jsonl), "--output", str(output)))
+    assert message in line and str(output) in line
+
+
+def test_classify_writes_its_output_whole(articles_jsonl: Path) -> None:
+    output = articles_jsonl.parent / "tags.jsonl"
+    result = classify("--input", str(articles_jsonl), "--output", str(output))
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in output.read_text().splitlines()] == ["0", "1", "2"]
+    assert sorted(p.name for p in articles_jsonl.parent.iterdir()) == ["articles.jsonl", "tags.jsonl"]
+
+
+def test_an_interrupted_output_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    from vigia.outputs import atomic_output
+
+    target = tmp_path / "out.jsonl"
+    target.write_text("old\n")
+    with pytest.raises(KeyboardInterrupt), atomic_output(target) as handle:
+        handle.write("half a li")
+        raise KeyboardInterrupt
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]
+
+
+# -- defect 7: non-UTF-8 input to classify -------------------------------------------------------
+def test_classify_names_the_file_and_line_that_is_not_utf8(articles_jsonl: Path) -> None:
+    with articles_jsonl.open("ab") as handle:
+        handle.write(json.dumps({"id": "x", "title": "Policía", "text": "niño"}, ensure_ascii=False).encode("cp1252"))
+    output = articles_jsonl.parent / "tags.jsonl"
+    line = one_error_line(classify("--input", str(articles_jsonl), "--output", str(output)))
+    assert f"{articles_jsonl}:4: not UTF-8" in line
+    assert not output.exists()
