@@ -5,11 +5,14 @@ log output matters) against real engines, real files and real local servers."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -67,15 +70,35 @@ def same_settings(settings: Settings, home: Path) -> Settings:
                 os.environ[key] = value
 
 
-@pytest.fixture
-def cli(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
-    """`vigia …` in process, on the test engine with a fresh index prefix and home."""
-    for key, value in cli_env(settings, tmp_path / "home").items():
+def invoker(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Iterator[Cli]:
+    """`vigia …` in process with ``env`` as its only VIGIA_* settings."""
+    for key in [k for k in os.environ if k.startswith("VIGIA_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     runner = CliRunner()
     yield lambda *args: runner.invoke(app, list(args))
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def cli(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    """`vigia …` on the test engine with a fresh index prefix and home."""
+    yield from invoker(monkeypatch, cli_env(settings, tmp_path / "home"))
+
+
+PAGE_LIMIT = 200_000
+
+
+@pytest.fixture
+def offline_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    """`vigia …` for commands that need no engine, with a small page limit."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "none.yaml").write_text("{}\n")
+    env = {"VIGIA_CONFIG": str(home / "none.yaml"), "VIGIA_HOME": str(home)}
+    yield from invoker(monkeypatch, {**env, "VIGIA_CRAWL__MAX_RESPONSE_BYTES": str(PAGE_LIMIT)})
 
 
 def run_vigia(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -191,3 +214,93 @@ def test_classify_names_the_file_and_line_that_is_not_utf8(articles_jsonl: Path)
     line = one_error_line(classify("--input", str(articles_jsonl), "--output", str(output)))
     assert f"{articles_jsonl}:4: not UTF-8" in line
     assert not output.exists()
+
+
+# -- extract: markup in arguments, local file limits, directories, encodings, addresses ------------
+def page_html(title: str, paragraph: str) -> str:
+    return (
+        f'<html><head><meta charset="utf-8"><title>{title}</title></head><body><article><h1>{title}</h1>'
+        + f"<p>{paragraph}</p>" * 3
+        + "</article></body></html>"
+    )
+
+
+SPANISH = "La Policía Nacional Civil rescató a un niño de ocho años en Soyapango, informó la institución este martes."
+
+
+@pytest.mark.parametrize("name", ["[/x]", "[bold red]x[/]", "</mark>"])
+def test_markup_in_an_argument_is_printed_literally(offline_cli: Cli, name: str) -> None:
+    result = offline_cli("extract", name)
+    line = one_error_line(result, code=1)
+    assert f"error: {name}: no such file" in line
+
+
+def test_extract_on_a_directory_says_it_is_a_directory(offline_cli: Cli, tmp_path: Path) -> None:
+    line = one_error_line(offline_cli("extract", str(tmp_path)), code=1)
+    assert f"{tmp_path}: is a directory" in line
+
+
+def test_a_local_gzip_bomb_is_refused_at_the_page_limit(offline_cli: Cli, tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.html.gz"
+    bomb.write_bytes(gzip.compress(b"<p>" + b"a" * (200 * PAGE_LIMIT), compresslevel=9))  # 40 MB unpacked
+    assert bomb.stat().st_size < PAGE_LIMIT
+    line = one_error_line(offline_cli("extract", str(bomb)), code=1)
+    assert f"decompresses to more than the {PAGE_LIMIT}-byte page limit" in line
+    assert "VIGIA_CRAWL__MAX_RESPONSE_BYTES" in line
+
+
+def test_a_local_file_over_the_page_limit_is_refused(offline_cli: Cli, tmp_path: Path) -> None:
+    big = tmp_path / "big.html"
+    big.write_text(page_html("Grande", SPANISH * (PAGE_LIMIT // len(SPANISH) + 1)), encoding="utf-8")
+    line = one_error_line(offline_cli("extract", str(big)), code=1)
+    assert f"larger than the {PAGE_LIMIT}-byte page limit" in line and "VIGIA_CRAWL__MAX_RESPONSE_BYTES" in line
+
+
+def test_a_gzip_page_under_the_limit_is_extracted(offline_cli: Cli, tmp_path: Path) -> None:
+    page = tmp_path / "nota.html.gz"
+    page.write_bytes(gzip.compress(page_html("Rescate", SPANISH).encode()))
+    result = offline_cli("extract", str(page))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["title"] == "Rescate"
+
+
+def test_a_windows_1252_page_declaring_utf8_is_decoded_as_what_it_is(offline_cli: Cli, tmp_path: Path) -> None:
+    page = tmp_path / "nota.html"
+    page.write_bytes(page_html("La Policía rescata a un niño", SPANISH).encode("cp1252"))
+    result = offline_cli("extract", str(page))
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["title"] == "La Policía rescata a un niño"
+    assert "Policía Nacional Civil rescató a un niño de ocho años" in record["text"]
+
+
+@pytest.mark.parametrize(
+    "address", ["127.0.0.1", "localhost", "[::1]", "10.1.2.3", "192.168.0.1", "169.254.169.254", "[::ffff:127.0.0.1]"]
+)
+def test_extract_refuses_urls_on_non_public_addresses(offline_cli: Cli, address: str) -> None:
+    url = f"http://{address}:9/latest/meta-data"
+    line = one_error_line(offline_cli("extract", url), code=1)
+    assert f"{url}: " in line and "not a public address" in line
+
+
+class _Redirect(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_redirect_to_a_link_local_address_is_not_followed() -> None:
+    from vigia.extract.inputs import PageError, public_opener
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:  # the opener that `vigia extract` uses, on a real redirect
+        with pytest.raises(PageError, match=r"169\.254\.169\.254 is 169\.254\.169\.254, not a public address"):
+            public_opener().open(f"http://127.0.0.1:{server.server_port}/nota", timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
