@@ -6,8 +6,10 @@ log output matters) against real engines, real files and real local servers."""
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -38,20 +40,24 @@ def article(i: int, text: str = "") -> Article:
     ).finalize()
 
 
+def home_env(home: Path) -> dict[str, str]:
+    """A state directory of its own and an empty config file (the user's is never read)."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "none.yaml").write_text("{}\n")
+    return {"VIGIA_CONFIG": str(home / "none.yaml"), "VIGIA_HOME": str(home)}
+
+
 def cli_env(settings: Settings, home: Path) -> dict[str, str]:
     """The environment that makes the CLI use ``settings``' engine and index, with its own home
     (spool and state) in ``home`` so tests never share a spool."""
     env = {
-        "VIGIA_CONFIG": str(home / "none.yaml"),
-        "VIGIA_HOME": str(home),
+        **home_env(home),
         "VIGIA_ENGINE__KIND": settings.engine.kind,
         "VIGIA_ENGINE__URL": settings.engine_url,
         "VIGIA_INDEX__PREFIX": settings.index.prefix,
     }
     if auth := settings.engine_auth():
         env["VIGIA_ENGINE__USERNAME"], env["VIGIA_ENGINE__PASSWORD"] = auth
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "none.yaml").write_text("{}\n")
     return env
 
 
@@ -304,3 +310,79 @@ def test_a_redirect_to_a_link_local_address_is_not_followed() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# -- defect 2: crawled text with markup, searched --------------------------------------------------
+HOSTILE = "Capturan pandilleros </mark> con [bold]armas[/bold] y [/x] en Soyapango <mark>falso</mark>"
+
+
+def test_markup_in_crawled_text_is_shown_literally_by_search(cli: Cli, settings: Settings, tmp_path: Path) -> None:
+    store = Store(same_settings(settings, tmp_path / "home"))
+    store.init_indices()
+    try:
+        store.upsert([article(1, text=HOSTILE * 3)])
+        store.refresh()
+        table = cli("search", "pandilleros", "--limit", "5")
+        assert table.exit_code == 0, table.output
+        flat = " ".join(table.stdout.split())
+        for literal in ("</mark>", "[bold]armas[/bold]", "[/x]", "<mark>falso</mark>"):
+            assert literal in flat, table.stdout
+        as_json = cli("search", "pandilleros", "--json")
+        assert as_json.exit_code == 0, as_json.output
+        hit = json.loads(as_json.stdout.splitlines()[0])
+        assert HOSTILE in hit["text"]
+        # the JSON highlight is HTML (encoded text, matches in <mark>): crawled tags stay text
+        snippet = " ".join(hit["highlight"]["text"])
+        assert "&lt;&#x2F;mark&gt;" in snippet and "[/x]" in html.unescape(snippet)
+    finally:
+        store.drop_indices()
+
+
+# -- defect 7: engine errors are one line that says what to do --------------------------------------
+@pytest.fixture
+def engine_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    """The CLI pointed at a port where no engine listens (a stopped engine)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free once the probe closes
+    env = {
+        **home_env(tmp_path / "home"),
+        "VIGIA_ENGINE__URL": f"http://127.0.0.1:{port}",
+        "VIGIA_ENGINE__MAX_RETRIES": "1",
+    }
+    yield from invoker(monkeypatch, env)
+
+
+@pytest.mark.parametrize("command", [["index", "status"], ["sources", "status"], ["search", "homicidio"]])
+def test_a_stopped_engine_is_one_line_naming_the_fix(engine_down: Cli, command: list[str]) -> None:
+    line = one_error_line(engine_down(*command))
+    assert "cannot reach elasticsearch" in line and "vigia engine start" in line
+
+
+@pytest.mark.parametrize("command", [["search", "homicidio"], ["sources", "status"]])
+def test_before_index_init_commands_say_to_run_it(cli: Cli, command: list[str]) -> None:
+    line = one_error_line(cli(*command))
+    assert "does not exist" in line and "run `vigia index init" in line
+
+
+def test_a_query_over_the_clause_limit_says_which_limit(cli: Cli) -> None:
+    assert cli("index", "init").exit_code == 0
+    words = " | ".join(f"palabra{i}" for i in range(5000))
+    line = one_error_line(cli("search", words))
+    assert "maxClauseCount" in line and "fewer words" in line
+
+
+# -- defect 8: unknown sources, and a crawl whose links were all off the registry -------------------
+def test_search_validates_sources_against_the_registry(offline_cli: Cli) -> None:
+    line = one_error_line(offline_cli("search", "--source", "nosuch"))
+    assert "--source 'nosuch' is not known; use one of: " in line and "elfaro" in line
+
+
+def test_a_crawl_with_only_offsite_links_says_why_it_found_nothing() -> None:
+    from crawler.records import COUNTERS
+    from vigia.cli.crawl import offsite_note
+
+    records = [{**dict.fromkeys(COUNTERS, 0), "source": "elfaro", "offsite_links": 7, "errors": {}}]
+    note = offsite_note(records)
+    assert note and "all 7 article links" in note and "off the registry's domains" in note
+    assert offsite_note([{**records[0], "new": 1}]) is None

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from crawler.registry import load_registry
 from vigia.cli.app import (
     EngineChoice,
     EngineOption,
@@ -18,6 +19,7 @@ from vigia.cli.app import (
     day_option,
     open_store,
 )
+from vigia.errors import InputError
 from vigia.models import LOCAL_TZ
 from vigia.search.query import build_filters
 from vigia.store import SearchPage
@@ -41,6 +43,7 @@ def search(
     engine: EngineChoice | None = EngineOption,
 ) -> None:
     """Find indexed articles by what, who and where; newest first."""
+    check_sources(source)
     filters = build_filters(violence_type, actor, department, source, as_day(since), as_day(until))
     page = open_store(engine).search(query, filters, size=limit, collapse_stories=stories)
     if as_json:
@@ -48,6 +51,14 @@ def search(
             typer.echo(json.dumps({**hit.article.to_doc(), "highlight": hit.highlight}, ensure_ascii=False))
         return
     print_hits(page)
+
+
+def check_sources(source: list[str]) -> None:
+    """--source must name registry outlets, as in `vigia crawl`: a typo would match nothing."""
+    known = load_registry().ids
+    unknown = [s for s in source if s not in known]
+    if unknown:
+        raise InputError(f"--source {', '.join(map(repr, unknown))} is not known; use one of: {', '.join(known)}")
 
 
 def print_hits(page: SearchPage) -> None:

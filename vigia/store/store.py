@@ -12,6 +12,7 @@ import copy
 import json
 import logging
 import random
+import re
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,6 +28,8 @@ from vigia.errors import (
     EngineAuthError,
     EngineResponseError,
     EngineUnavailable,
+    IndexMissing,
+    QueryTooLarge,
     StoreError,
 )
 from vigia.models import LOCAL_TZ, Article, Revision, doc_id, jsonable
@@ -103,18 +106,37 @@ class Store:
                 ) from None
             except EngineResponseError as exc:
                 if exc.status not in RETRY_STATUSES or attempt == self.settings.engine.max_retries:
-                    raise
-            except EngineUnavailable:
+                    raise self._explained(exc) from exc
+            except EngineUnavailable as exc:
                 if attempt == self.settings.engine.max_retries:
-                    raise
+                    raise EngineUnavailable(
+                        f"{exc}. Fix: start it with `vigia engine start --engine {self.client.kind}`, or point "
+                        f"VIGIA_ENGINE__URL at a running engine"
+                    ) from exc
             _backoff(attempt)
         raise AssertionError("unreachable")
 
-    def _unavailable(self, exc: Exception) -> StoreError:
-        return StoreError(
-            f"{exc}. Fix: start it with `vigia engine start --engine {self.client.kind}`, or point "
-            f"VIGIA_ENGINE__URL at a running engine"
-        )
+    def _explained(self, exc: EngineResponseError) -> EngineResponseError:
+        """The engine's answers a user can act on, said in their terms (every command benefits)."""
+        reason = json.dumps(exc.body)
+        error = exc.body.get("error") if isinstance(exc.body, dict) else None
+        if exc.status == 404 and isinstance(error, dict) and error.get("type") == "index_not_found_exception":
+            return IndexMissing(
+                exc.status,
+                exc.body,
+                f"index {error.get('index', '?')} does not exist on {self.client.kind} at {self.client.url}: "
+                f"run `vigia index init --engine {self.client.kind}` (with the same VIGIA_INDEX__PREFIX)",
+            )
+        if exc.status == 400 and any(k in reason for k in ("too_many_clauses", "too_many_nested_clauses")):
+            limit = re.search(r"maxClauseCount is set to (\d+)", reason)
+            return QueryTooLarge(
+                exc.status,
+                exc.body,
+                f"the query is too large: it expands to more clauses than the engine's maxClauseCount "
+                f"({limit[1] if limit else 'its limit'}); every word counts once per searched field (title, lead, "
+                f"text). Use fewer words or alternatives, and narrow with --type, --source, --since/--until instead",
+            )
+        return exc
 
     # -- indices -------------------------------------------------------------------------
     @cached_property
@@ -148,25 +170,22 @@ class Store:
     def init_indices(self) -> list[str]:
         """Create or update every template, its first index and write alias; idempotent."""
         done = []
-        try:
-            if self.analysis_mode == "fallback":
-                log.warning(
-                    "%s at %s lacks Spanish analysis (no analysis-common module, as in the Elasticsearch test "
-                    "distribution): title and text use the standard analyzer with Spanish stop words, "
-                    "without stemming or accent folding",
-                    self.client.kind,
-                    self.client.url,
-                )
-            for name, body in self.templates().items():
-                alias = self.alias(name)
-                self._call("PUT", f"/_index_template/{alias}", body=body)
-                if self.alias_indices(name) is None:
-                    self._call("PUT", f"/{alias}-000001", body={"aliases": {alias: {"is_write_index": True}}})
-                else:  # additive mapping changes reach the existing indices
-                    self._call("PUT", f"/{alias}/_mapping", body=body["template"]["mappings"])
-                done.append(alias)
-        except EngineUnavailable as exc:
-            raise self._unavailable(exc) from None
+        if self.analysis_mode == "fallback":
+            log.warning(
+                "%s at %s lacks Spanish analysis (no analysis-common module, as in the Elasticsearch test "
+                "distribution): title and text use the standard analyzer with Spanish stop words, "
+                "without stemming or accent folding",
+                self.client.kind,
+                self.client.url,
+            )
+        for name, body in self.templates().items():
+            alias = self.alias(name)
+            self._call("PUT", f"/_index_template/{alias}", body=body)
+            if self.alias_indices(name) is None:
+                self._call("PUT", f"/{alias}-000001", body={"aliases": {alias: {"is_write_index": True}}})
+            else:  # additive mapping changes reach the existing indices
+                self._call("PUT", f"/{alias}/_mapping", body=body["template"]["mappings"])
+            done.append(alias)
         self.__dict__.pop("_article_indices", None)
         return done
 
@@ -362,10 +381,7 @@ class Store:
             path = "/_search"
         else:
             path = f"/{self.alias('articles')}/_search"
-        try:
-            result = self._call("POST", path, body=body)
-        except EngineUnavailable as exc:
-            raise self._unavailable(exc) from None
+        result = self._call("POST", path, body=body)
         hits = [
             Hit(Article.from_doc(h["_source"]), h.get("_score"), h.get("highlight", {})) for h in result["hits"]["hits"]
         ]
