@@ -386,3 +386,12 @@ def test_a_crawl_with_only_offsite_links_says_why_it_found_nothing() -> None:
     note = offsite_note(records)
     assert note and "all 7 article links" in note and "off the registry's domains" in note
     assert offsite_note([{**records[0], "new": 1}]) is None
+
+
+def test_markup_in_a_file_name_is_not_read_as_markup(tmp_path: Path) -> None:
+    labels = tmp_path / "[bold]gold[red].jsonl"
+    labels.write_text(json.dumps({"id": "1", "title": "t", "text": "x", "violence_type": [], "actor": [],
+                                  "department": [], "in_el_salvador": True}) + "\n")  # fmt: skip
+    result = CliRunner().invoke(app, ["evaluate", "--tagger", "keywords", "--labels", str(labels)])
+    assert result.exit_code == 0, result.output
+    assert "[bold]gold[red]" in result.stdout

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from classifiers.base import Tagger
 from classifiers.batch import classify_file, evaluate_files, read_classify_input
@@ -76,7 +77,7 @@ def evaluate(
     if as_json:
         print(json.dumps(report, ensure_ascii=False))
         return
-    table = Table(title=f"{chosen.name} on {labels} ({report['articles']} articles)")
+    table = Table(title=Text(f"{chosen.name} on {labels} ({report['articles']} articles)"))  # a path is not markup
     for column in ("field", "label", "support", "precision", "recall", "F1"):
         table.add_column(column, justify="left" if column in ("field", "label") else "right")
     for field in ("violence_type", "actor"):

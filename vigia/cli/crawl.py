@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from crawler.records import status_report
 from crawler.registry import load_registry
@@ -57,7 +58,8 @@ def crawl(
         max_listing_pages=settings.crawl.max_listing_pages,
     )
     result = run_crawl(settings, plan)
-    table = Table(title=f"crawl {result.run_id} ({result.mode}, {result.close_reason}, {result.elapsed_s:.1f}s)")
+    title = f"crawl {result.run_id} ({result.mode}, {result.close_reason}, {result.elapsed_s:.1f}s)"
+    table = Table(title=Text(title))  # Scrapy's close reason is not markup
     columns = ("source", "requests", "new", "updated", "unchanged", "skipped", "offsite links", "no article", "errors")
     for column in columns:
         table.add_column(column, justify="left" if column in ("source", "errors") else "right")
