@@ -13,6 +13,8 @@ traceback.
     │   ├── EngineUnavailable   the engine cannot be reached
     │   ├── EngineAuthError     the engine refused the credentials
     │   └── EngineResponseError the engine answered with an error status
+    │       ├── IndexMissing    the index does not exist yet (run `vigia index init`)
+    │       └── QueryTooLarge   the query exceeds an engine limit (clauses)
     ├── ClassifierError     building, loading or running the classifier
     └── NoArticle           a page holds no article (an outcome per page, not a user mistake)
 """
@@ -52,15 +54,25 @@ class EngineAuthError(StoreError):
 
 
 class EngineResponseError(StoreError):
-    """The engine answered with an error status; ``body`` is its JSON reason."""
+    """The engine answered with an error status; ``body`` is its JSON reason, ``message`` (set
+    by the store for the answers it understands) what it means for the user."""
 
-    def __init__(self, status: int, body: Any) -> None:
+    def __init__(self, status: int, body: Any, message: str | None = None) -> None:
         super().__init__(status, body)
         self.status = status
         self.body = body
+        self.message = message
 
     def __str__(self) -> str:
-        return f"HTTP {self.status}: {json.dumps(self.body)[:500]}"
+        return self.message or f"HTTP {self.status}: {json.dumps(self.body)[:500]}"
+
+
+class IndexMissing(EngineResponseError):
+    """The index does not exist yet (HTTP 404): `vigia index init` creates it."""
+
+
+class QueryTooLarge(EngineResponseError):
+    """The query exceeds an engine limit such as the number of clauses (HTTP 400)."""
 
 
 class ClassifierError(VigiaError):

@@ -167,7 +167,7 @@ class FetchedPage:
 
     url: str
     source: str
-    html: str
+    html: str | bytes  # bytes as fetched: extraction detects the real encoding
     fetched_at: datetime
     link: Link
     section: str | None

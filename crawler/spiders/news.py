@@ -247,7 +247,7 @@ class NewsSpider(scrapy.Spider):
         yield FetchedPage(
             url=response.url,
             source=source.id,
-            html=response.text,
+            html=response.body,  # bytes: extraction decodes (a page may lie about its charset)
             fetched_at=datetime.now(UTC),
             link=response.meta["link"],
             section=source.section_of(response.url),

@@ -28,8 +28,10 @@ console = Console(stderr=True, soft_wrap=True)
 
 
 def error_line(message: str) -> None:
-    """One error line on stderr; the message is never read as markup (it carries user input)."""
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    """One error line on stderr; the message is never read as markup (it carries user input),
+    and a multi-line cause (a YAML parser's excerpt) is folded into the line."""
+    one_line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    console.print(f"[bold red]error:[/] {escape(one_line)}", highlight=False)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

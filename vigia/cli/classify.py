@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from classifiers.base import Tagger
 from classifiers.batch import classify_file, evaluate_files, read_classify_input
@@ -18,6 +19,7 @@ from classifiers.evaluate import render
 from classifiers.keywords import KeywordTagger
 from classifiers.loader import load_tagger
 from vigia.cli.app import app, console, settings_for
+from vigia.outputs import atomic_output, check_output
 
 
 class TaggerChoice(str, Enum):
@@ -75,7 +77,7 @@ def evaluate(
     if as_json:
         print(json.dumps(report, ensure_ascii=False))
         return
-    table = Table(title=f"{chosen.name} on {labels} ({report['articles']} articles)")
+    table = Table(title=Text(f"{chosen.name} on {labels} ({report['articles']} articles)"))  # a path is not markup
     for column in ("field", "label", "support", "precision", "recall", "F1"):
         table.add_column(column, justify="left" if column in ("field", "label") else "right")
     for field in ("violence_type", "actor"):
@@ -112,13 +114,15 @@ def classify(
     tagger: TaggerChoice = typer.Option(TaggerChoice.current, help="The trained model, or the keyword baseline."),
 ) -> None:
     """Tag articles in batch: the stable interface for batch use."""
+    to_stdout = str(output_path) == "-"
+    if not to_stdout:
+        check_output(output_path, inputs={"--input": input_path})
     for _ in read_classify_input(input_path):  # validate everything before writing anything
         pass
     chosen = _tagger(tagger)
-    if str(output_path) == "-":
+    if to_stdout:
         count = classify_file(chosen, input_path, sys.stdout)
     else:
-        output_path.parent.mkdir(parents=True, exist_ok=True)
-        with output_path.open("w", encoding="utf-8") as out:
+        with atomic_output(output_path, encoding="utf-8") as out:
             count = classify_file(chosen, input_path, out)
     console.print(f"{count} articles tagged by {chosen.name} → {output_path}", markup=False)

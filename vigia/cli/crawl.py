@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from crawler.records import status_report
 from crawler.registry import load_registry
@@ -58,18 +60,35 @@ def crawl(
         max_listing_pages=settings.crawl.max_listing_pages,
     )
     result = run_crawl(settings, plan)
-    table = Table(title=f"crawl {result.run_id} ({result.mode}, {result.close_reason}, {result.elapsed_s:.1f}s)")
-    for column in ("source", "requests", "new", "updated", "unchanged", "skipped", "no article", "errors"):
+    title = f"crawl {result.run_id} ({result.mode}, {result.close_reason}, {result.elapsed_s:.1f}s)"
+    table = Table(title=Text(title))  # Scrapy's close reason is not markup
+    columns = ("source", "requests", "new", "updated", "unchanged", "skipped", "offsite links", "no article", "errors")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("source", "errors") else "right")
     for r in result.records:
         errors = ", ".join(f"{k}={v}" for k, v in sorted(r["errors"].items())) or "-"
-        counts = (str(r[k]) for k in ("requests", "new", "updated", "unchanged", "skipped", "no_article"))
+        names = ("requests", "new", "updated", "unchanged", "skipped", "offsite_links", "no_article")
+        counts = (str(r.get(k, 0)) for k in names)
         table.add_row(escape(r["source"]), *counts, escape(errors))
     Console().print(table)
+    if note := offsite_note(result.records):
+        console.print(note, markup=False)
     if result.close_reason != "finished":
         console.print(
             f"the crawl stopped early ({result.close_reason}); run the same command again to resume", markup=False
         )
+
+
+def offsite_note(records: list[dict[str, Any]]) -> str | None:
+    """Why a crawl found nothing when every link it saw was off the registry's domains
+    (otherwise its table reads "0 new, errors -" with no reason)."""
+    offsite = sum(r.get("offsite_links", 0) for r in records)
+    if not offsite or sum(r.get(k, 0) for r in records for k in ("new", "updated", "unchanged")):
+        return None
+    return (
+        f"no article was fetched: all {offsite} article links found were off the registry's domains (dropped "
+        "as offsite); check the outlets' domains in crawler/sources.yaml"
+    )
 
 
 @sources_app.command("status")

@@ -69,7 +69,7 @@ def demo(engine: EngineChoice | None = EngineOption) -> None:
     """Run the whole job here, offline: start the engine, crawl the local test web of every
     outlet, extract, classify, index, then print a summary and a sample search."""
     settings = settings_for(engine)
-    console.print(f"starting {settings.engine.kind} (the first run downloads it from Maven Central) …")
+    console.print(f"starting {settings.engine.kind} (the first run downloads it from Maven Central) …", markup=False)
     result = run_demo(settings)
     crawl = result.crawl
     by_type = sorted(result.by_type.items(), key=lambda kv: -kv[1])

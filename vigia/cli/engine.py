@@ -28,7 +28,9 @@ def engine_stop(engine: EngineChoice | None = EngineOption) -> None:
     """Stop the engine that `vigia engine start` started (only that process)."""
     settings = settings_for(engine)
     stopped = local_engine(settings).stop()
-    console.print(f"{settings.engine.kind} {'stopped' if stopped else 'was not running (nothing to stop)'}")
+    console.print(
+        f"{settings.engine.kind} {'stopped' if stopped else 'was not running (nothing to stop)'}", markup=False
+    )
 
 
 @engine_app.command("status")

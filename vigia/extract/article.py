@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 from htmldate import find_date
 from lxml.html import HtmlElement
 from trafilatura.metadata import examine_meta, extract_title, extract_url
-from trafilatura.utils import decode_file, load_html
+from trafilatura.utils import decode_file, handle_compressed_file, load_html
 
 from vigia.errors import NoArticle
 from vigia.extract.body import body_paragraphs
@@ -61,6 +61,18 @@ _CONTAINER_TAGS = re.compile(
     r"</?(?:div|span|section|article|main|aside|header|footer|font|center|table|tbody|tr|td)\b[^>]*>",
     re.IGNORECASE,
 )
+_DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
+_WINDOWS_1252_LABELS = {
+    "",
+    "iso-8859-1",
+    "iso8859-1",
+    "latin1",
+    "latin-1",
+    "us-ascii",
+    "ascii",
+    "windows-1252",
+    "cp1252",
+}
 _MIN_LANGID_WORDS = 8
 # Plenty to tell languages apart; langid's cost grows with the length of the text.
 _LANGID_CHARS = 600
@@ -124,7 +136,7 @@ def decode_page(html: str | bytes) -> str:
         for magic, kind in _BINARY_MAGIC.items():
             if html.startswith(magic):
                 raise NoArticle(f"not an HTML page: the content is {kind}")
-        html = decode_file(html)
+        html = _decode_bytes(html)
     if not html or not html.strip():
         raise NoArticle("empty page: the response has no content")
     sample = html[:20000]
@@ -133,6 +145,28 @@ def decode_page(html: str | bytes) -> str:
     if "<" not in sample:
         raise NoArticle("not an HTML page: no markup found")
     return html
+
+
+def _decode_bytes(data: bytes) -> str:
+    """UTF-8 when the bytes are UTF-8, whatever the page declares; else the declared legacy
+    charset; else Windows-1252, which is what a Spanish page that is not UTF-8 almost always is
+    (pages declaring UTF-8 but saved in Windows-1252 are common). Statistical guesses come last:
+    on short Spanish texts they pick look-alike code pages ("nińo" in Windows-1250)."""
+    data = handle_compressed_file(data)  # bounded by trafilatura's MAX_FILE_SIZE
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = _DECLARED_CHARSET.search(data[:4096])
+    charset = declared[1].decode("ascii").lower() if declared else ""
+    # As browsers do (WHATWG Encoding): latin-1 and ascii labels mean Windows-1252.
+    candidates = [] if charset in _WINDOWS_1252_LABELS or charset.startswith("utf") else [charset]
+    for encoding in [*candidates, "cp1252"]:
+        try:
+            return data.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return decode_file(data)
 
 
 def parse_html(html: str) -> HtmlElement:

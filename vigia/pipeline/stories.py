@@ -15,9 +15,7 @@ time. The index persists in one file so that clusters hold across crawl runs:
 from __future__ import annotations
 
 import fcntl
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +28,7 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 from vigia.config import Settings, get_settings
 from vigia.errors import ConfigError
 from vigia.models import Article
+from vigia.outputs import atomic_output
 
 _WORD = re.compile(r"\w+")
 _FORMAT_VERSION = 1
@@ -136,8 +135,7 @@ class StoryClusterer:
         signatures = np.array([e.signature.hashvalues for e in entries], dtype=np.uint32)
         with open(target.with_suffix(".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".npz")
-            with os.fdopen(fd, "wb") as handle:
+            with atomic_output(target, "wb") as handle:
                 np.savez_compressed(
                     handle,
                     params=np.array(self._params(), dtype=str),
@@ -147,7 +145,6 @@ class StoryClusterer:
                     seen=np.array([e.seen for e in entries], dtype=np.float64),
                     signatures=signatures.reshape(len(entries), self.num_perm),
                 )
-            os.replace(tmp, target)
         return target
 
     def prune(self, now: datetime | None = None) -> int:

@@ -93,7 +93,7 @@ class Query:
             unknown = [v for v in self.source if v not in self.sources_known]
             if unknown:
                 raise InputError(
-                    f"--source {', '.join(map(repr, unknown))} is not an outlet of the registry; "
+                    f"--source {', '.join(map(repr, unknown))} is not known (not an outlet of the registry); "
                     f"use one of: {', '.join(self.sources_known)}"
                 )
         bad = [v for v in self.language if not _LANGUAGE.match(v)]

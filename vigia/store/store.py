@@ -12,6 +12,7 @@ import copy
 import json
 import logging
 import random
+import re
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,6 +28,8 @@ from vigia.errors import (
     EngineAuthError,
     EngineResponseError,
     EngineUnavailable,
+    IndexMissing,
+    QueryTooLarge,
     StoreError,
 )
 from vigia.models import Article, Revision, doc_id, jsonable
@@ -88,15 +91,37 @@ class Store:
                 ) from None
             except EngineResponseError as exc:
                 if exc.status not in RETRY_STATUSES or attempt == self.settings.engine.max_retries:
-                    raise
+                    raise self._explained(exc) from exc
             except EngineUnavailable as exc:
                 if attempt == self.settings.engine.max_retries:
                     raise EngineUnavailable(
                         f"{exc}. Fix: start it with `vigia engine start --engine {self.client.kind}`, or point "
-                        "VIGIA_ENGINE__URL at a running engine"
-                    ) from None
+                        f"VIGIA_ENGINE__URL at a running engine"
+                    ) from exc
             _backoff(attempt)
         raise AssertionError("unreachable")
+
+    def _explained(self, exc: EngineResponseError) -> EngineResponseError:
+        """The engine's answers a user can act on, said in their terms (every command benefits)."""
+        reason = json.dumps(exc.body)
+        error = exc.body.get("error") if isinstance(exc.body, dict) else None
+        if exc.status == 404 and isinstance(error, dict) and error.get("type") == "index_not_found_exception":
+            return IndexMissing(
+                exc.status,
+                exc.body,
+                f"index {error.get('index', '?')} does not exist on {self.client.kind} at {self.client.url}: "
+                f"run `vigia index init --engine {self.client.kind}` (with the same VIGIA_INDEX__PREFIX)",
+            )
+        if exc.status == 400 and any(k in reason for k in ("too_many_clauses", "too_many_nested_clauses")):
+            limit = re.search(r"maxClauseCount is set to (\d+)", reason)
+            return QueryTooLarge(
+                exc.status,
+                exc.body,
+                f"the query is too large: it expands to more clauses than the engine's maxClauseCount "
+                f"({limit[1] if limit else 'its limit'}); every word counts once per searched field (title, lead, "
+                f"text). Use fewer words or alternatives, and narrow with --type, --source, --since/--until instead",
+            )
+        return exc
 
     # -- indices -------------------------------------------------------------------------
     @cached_property
@@ -284,6 +309,7 @@ class Store:
                     log.warning("spool replay stopped (%s); %s stays for the next run", exc, self.spool.path)
                     return stats
             self.spool.clear()
+            self.refresh()  # counts and searches right after a replay must see the replayed articles
             log.info("replayed %d spooled articles", len(pending))
             return stats
 
