@@ -122,7 +122,15 @@ def run_crawl(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, log
     crawler.signals.connect(spider_closed, signal=signals.spider_closed)
     lookup = (lambda urls: {}) if plan.mode == "url" else store.get_articles
     started = time.perf_counter()
-    process.crawl(crawler, plan=plan, registry=registry, lookup=lookup, stats=stats, article_pipeline=pipeline)
+    process.crawl(
+        crawler,
+        plan=plan,
+        registry=registry,
+        lookup=lookup,
+        stats=stats,
+        article_pipeline=pipeline,
+        max_response_bytes=settings.crawl.max_response_bytes,
+    )
     process.start()
     elapsed = time.perf_counter() - started
     if pipeline is not None and clusterer is not None:
