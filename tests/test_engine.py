@@ -30,7 +30,7 @@ def plant_state(engine: LocalEngine, pid: int, proc_start: int | None) -> None:
 @pytest.fixture
 def bystander() -> Iterator[subprocess.Popen[bytes]]:
     """An unrelated live process (what a recycled pid points at after a reboot)."""
-    proc = subprocess.Popen(["sleep", "60"])
+    proc = subprocess.Popen(["sleep", "600"])
     yield proc
     proc.kill()
     proc.wait()
@@ -40,7 +40,7 @@ def bystander() -> Iterator[subprocess.Popen[bytes]]:
 def test_start_is_idempotent_and_stop_stops_only_its_own_process(tmp_path: Path, kind: str) -> None:
     settings = make_settings(kind, home=tmp_path, **SPARE_PORTS)
     engine = local_engine(settings)
-    stale = subprocess.Popen(["sleep", "60"])
+    stale = subprocess.Popen(["sleep", "600"])
     try:
         plant_state(engine, stale.pid, _proc_start(stale.pid))
         started = time.monotonic()
@@ -87,7 +87,7 @@ def test_a_stale_pid_is_neither_signalled_nor_trusted(
 def test_a_reused_pid_with_the_engines_command_line_is_caught_by_its_start_time(tmp_path: Path, kind: str) -> None:
     engine = local_engine(make_settings(kind, home=tmp_path, **SPARE_PORTS))
     # A process whose command line carries this home's marker, as a restarted engine's would.
-    lookalike = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", engine._cmdline_marker()])
+    lookalike = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", engine._cmdline_marker()])
     try:
         start = _proc_start(lookalike.pid)
         assert start is not None
