@@ -19,7 +19,7 @@ import numpy as np
 from classifiers.corpora import DEV_CORPORA, default_shared_dir, load_dev
 from classifiers.evaluate import evaluate_tagger
 from classifiers.infer import OnnxTagger, find_trained_model
-from vigia.config import Settings
+from vigia.config import get_settings
 
 
 def main() -> int:
@@ -28,7 +28,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1, help="timed passes over the dev articles")
     args = parser.parse_args()
-    settings = Settings(classifier={"threads": args.threads})
+    base = get_settings()  # the CLI's settings (VIGIA_HOME, cache dir, config file)
+    settings = base.model_copy(update={"classifier": base.classifier.model_copy(update={"threads": args.threads})})
     model_dir = args.model_dir or find_trained_model(settings)
     if model_dir is None:
         print("no trained model: run `vigia train` first", file=sys.stderr)

@@ -7,8 +7,8 @@ They keep what Scrapy's own sitemap spider drops (``news:publication_date``, ``n
 
 from __future__ import annotations
 
-import gzip
 import json
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +24,25 @@ NS = {
     "news": "http://www.google.com/schemas/sitemap-news/0.9",
 }
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
+_CHUNK = 64 * 1024
+
+
+class TooLarge(ValueError):
+    """A compressed discovery document expands past the crawl's size limit (a decompression bomb?)."""
+
+
+def gunzip_capped(body: bytes, max_bytes: int) -> bytes:
+    """Decompress gzip in bounded steps, stopping as soon as the output passes ``max_bytes``: a
+    few MB of ``gzip -9`` zeros expand to GBs, so the limit must hold while decompressing."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = bytearray()
+    pending = body
+    while pending and not inflater.eof:
+        out += inflater.decompress(pending, min(_CHUNK, max_bytes + 1 - len(out)))
+        if len(out) > max_bytes:
+            raise TooLarge(f"gzip body expands past {max_bytes} bytes (crawl.max_response_bytes)")
+        pending = inflater.unconsumed_tail
+    return bytes(out)
 
 
 @dataclass
@@ -70,10 +89,11 @@ def _struct_time(value: object) -> datetime | None:
     return datetime(*value[:6], tzinfo=UTC) if value else None  # type: ignore[index]
 
 
-def parse_sitemap(body: bytes) -> Sitemap:
-    """A sitemap, a sitemap index, or a Google News sitemap (gzip-compressed or not)."""
+def parse_sitemap(body: bytes, max_bytes: int) -> Sitemap:
+    """A sitemap, a sitemap index, or a Google News sitemap (gzip-compressed or not, expanding to
+    at most ``max_bytes``: :class:`TooLarge` otherwise)."""
     if body[:2] == b"\x1f\x8b":
-        body = gzip.decompress(body)
+        body = gunzip_capped(body, max_bytes)
     root = etree.fromstring(body, parser=_XML_PARSER)
     result = Sitemap()
     if root is None:

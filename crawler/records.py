@@ -53,6 +53,8 @@ def error_kind(failure: Failure) -> str:
             return "robots"
         if message.startswith("non_html"):
             return "non_html"
+        if "DOWNLOAD_MAXSIZE" in message:  # Content-Encoding that expands past the limit
+            return "too_large"
         return "offsite" if "offsite" in message.lower() else "ignored"
     if isinstance(exc, DownloadCancelledError) and "max" in str(exc).lower():
         return "too_large"

@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -27,9 +27,16 @@ from crawler.registry import Registry, load_registry
 from crawler.settings import for_run
 from crawler.spiders.news import CrawlPlan
 from vigia.config import Settings
-from vigia.errors import InputError, VigiaError
+from vigia.errors import EngineResponseError, EngineUnavailable, InputError, VigiaError
+from vigia.models import Article
+
+if TYPE_CHECKING:
+    from vigia.store import Store
 
 log = logging.getLogger(__name__)
+
+# `vigia crawl` exits with this when the run finished but the engine became unreachable.
+EXIT_SPOOLED = 3
 
 
 class CrawlError(VigiaError):
@@ -45,9 +52,14 @@ class CrawlResult:
     records: list[dict[str, Any]]
     stage_rates: dict[str, float] = field(default_factory=dict)
     job_dir: str | None = None
+    records_spooled: int = 0  # the engine was unreachable: records (and articles) wait in the spool
 
     def total(self, name: str) -> int:
         return sum(r.get(name, 0) for r in self.records)
+
+    @property
+    def spooled(self) -> bool:
+        return self.records_spooled > 0 or self.total("spooled") > 0
 
     def errors(self) -> dict[str, int]:
         totals: dict[str, int] = {}
@@ -79,6 +91,27 @@ def check_plan(plan: CrawlPlan, registry: Registry) -> None:
             )
     if plan.since and plan.until and plan.since > plan.until:
         raise InputError(f"--since {plan.since.date()} is after --until {plan.until.date()}")
+
+
+class SpoolingLookup:
+    """The spider's "already indexed?" look-up. After the first failure (the engine is down, its
+    retries spent) every URL counts as new and the store spools: the run goes on at its normal
+    pace instead of blocking the reactor ~13 s per look-up; the replay deduplicates exactly,
+    since article ids are derived from the URL."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __call__(self, urls: list[str]) -> dict[str, Article]:
+        if self.store.offline:
+            return {}
+        try:
+            return self.store.get_articles(urls)
+        except (EngineUnavailable, EngineResponseError) as exc:
+            if isinstance(exc, EngineResponseError) and exc.status < 500 and exc.status != 429:
+                raise
+            self.store.go_offline(exc)
+            return {}
 
 
 def run_crawl(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, log_level: str = "INFO") -> CrawlResult:
@@ -120,19 +153,31 @@ def run_crawl(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, log
     # Scrapy holds signal receivers weakly: these locals live until the crawl ends.
     crawler.signals.connect(count_request, signal=signals.request_reached_downloader)
     crawler.signals.connect(spider_closed, signal=signals.spider_closed)
-    lookup = (lambda urls: {}) if plan.mode == "url" else store.get_articles
+    lookup = (lambda urls: {}) if plan.mode == "url" else SpoolingLookup(store)
     started = time.perf_counter()
-    process.crawl(crawler, plan=plan, registry=registry, lookup=lookup, stats=stats, article_pipeline=pipeline)
+    process.crawl(
+        crawler,
+        plan=plan,
+        registry=registry,
+        lookup=lookup,
+        stats=stats,
+        article_pipeline=pipeline,
+        max_response_bytes=settings.crawl.max_response_bytes,
+    )
     process.start()
     elapsed = time.perf_counter() - started
     if pipeline is not None and clusterer is not None:
         pipeline.close()
         clusterer.save()
     records = stats.records(registry)
-    if records:
-        store.index_records("crawls", records)
-    store.refresh("articles")
-    store.refresh("crawls")
+    ids = [f"{r['run_id']}-{r['source']}" for r in records]
+    records_spooled = store.index_records("crawls", records, ids=ids, spool=True) if records else 0
+    if not store.offline:
+        try:
+            store.refresh("articles")
+            store.refresh("crawls")
+        except EngineUnavailable as exc:
+            store.go_offline(exc)
     reason = closed.get("reason", "unknown")
     if job_dir is not None and reason == "finished":
         shutil.rmtree(job_dir, ignore_errors=True)  # done: the next backfill starts afresh
@@ -144,6 +189,7 @@ def run_crawl(settings: Settings, plan: CrawlPlan, fetch_only: bool = False, log
         records=records,
         stage_rates=pipeline.times.rates() if pipeline else {},
         job_dir=str(job_dir) if job_dir else None,
+        records_spooled=records_spooled,
     )
 
 

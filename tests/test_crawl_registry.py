@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -10,9 +12,9 @@ import pytest
 import yaml
 from scrapy.http import HtmlResponse, Request, XmlResponse
 
-from crawler.discovery import parse_feed, parse_listing, parse_sitemap, parse_wp_posts
+from crawler.discovery import TooLarge, parse_feed, parse_listing, parse_sitemap, parse_wp_posts
 from crawler.middlewares import retry_after_seconds
-from crawler.records import RunStats
+from crawler.records import RunStats, error_kind
 from crawler.registry import RegistryError, load_registry
 from crawler.spiders.news import CrawlPlan, NewsSpider
 from crawler.testweb import documents
@@ -20,6 +22,7 @@ from crawler.testweb.fixtures import Fixtures
 from crawler.testweb.server import TestWeb
 from vigia.models import FetchedPage
 
+MAX_BYTES = 1_000_000
 IDS = [
     "elfaro",
     "laprensagrafica",
@@ -92,7 +95,7 @@ def test_real_publisher_pages_are_served_from_shared_when_present(fixtures: Fixt
 
 def test_google_news_sitemap_keeps_date_title_and_keywords(fixtures: Fixtures) -> None:
     outlet = fixtures.outlets["laprensagrafica"]
-    parsed = parse_sitemap(documents.sitemap(outlet, outlet.articles, [], news=True))
+    parsed = parse_sitemap(documents.sitemap(outlet, outlet.articles, [], news=True), MAX_BYTES)
     newest = max(outlet.articles, key=lambda a: a.published)
     link = next(link for link in parsed.links if link.url == newest.url)
     assert link.published == newest.published
@@ -102,7 +105,7 @@ def test_google_news_sitemap_keeps_date_title_and_keywords(fixtures: Fixtures) -
 
 def test_sitemap_index_feed_and_wordpress_api(fixtures: Fixtures) -> None:
     outlet = fixtures.outlets["elsalvador_com"]
-    index = parse_sitemap(documents.sitemap_index(outlet, outlet.base + "/sitemap-posts-{month}.xml"))
+    index = parse_sitemap(documents.sitemap_index(outlet, outlet.base + "/sitemap-posts-{month}.xml"), MAX_BYTES)
     assert not index.links and {c.url.rsplit("-", 2)[-2] for c in index.children} == {"2026"}
     feed = parse_feed(documents.feed(outlet, []), outlet.base + "/feed/")
     assert {link.url for link in feed} == {a.url for a in outlet.articles}
@@ -147,3 +150,52 @@ def test_news_sitemap_fields_reach_the_fetched_item(fixtures: Fixtures) -> None:
     link = items[0].link
     assert (link.published, link.title, list(link.keywords)) == (article.published, article.title, article.tags)
     assert items[0].section == article.section
+
+
+def gzip_bomb(expanded_bytes: int) -> bytes:
+    """A real bomb: a sitemap head, then zeros; ``gzip -9`` shrinks it about a thousandfold."""
+    head = b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+    return gzip.compress(head + bytes(expanded_bytes), compresslevel=9)
+
+
+def test_a_gzip_sitemap_bomb_is_refused_with_bounded_memory() -> None:
+    bomb = gzip_bomb(400 * MAX_BYTES)  # 400 MB expanded
+    assert len(bomb) < MAX_BYTES  # under the download limit: only the expansion is too large
+    tracemalloc.start()
+    try:
+        with pytest.raises(TooLarge, match="expands past 1000000 bytes"):
+            parse_sitemap(bomb, MAX_BYTES)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * MAX_BYTES, f"decompression used {peak} bytes"
+    small = gzip.compress(documents.sitemap_index(Fixtures().outlets["elfaro"], "https://elfaro.net/s-{month}.xml"))
+    assert parse_sitemap(small, MAX_BYTES).children  # a normal .gz sitemap still parses
+
+
+def test_the_spider_skips_a_sitemap_bomb_and_records_too_large(fixtures: Fixtures) -> None:
+    stats = RunStats(mode="incremental")
+    spider = NewsSpider(
+        CrawlPlan(), fixtures.registry, lambda urls: {}, stats, article_pipeline=None, max_response_bytes=MAX_BYTES
+    )
+    url = "https://www.laprensagrafica.com/sitemap-news.xml.gz"
+    meta = {"source": "laprensagrafica", "discovery": "sitemap", "page": 1, "discovery_url": url}
+    response = XmlResponse(url, body=gzip_bomb(50 * MAX_BYTES), request=Request(url, meta=meta))
+    assert list(spider.parse_sitemap(response)) == []
+    assert stats.errors["laprensagrafica"] == {"too_large": 1}
+
+
+def test_a_content_encoding_bomb_counts_as_too_large() -> None:
+    """Scrapy's HttpCompressionMiddleware caps Content-Encoding at DOWNLOAD_MAXSIZE; its refusal is too_large."""
+    from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.http import Response
+    from scrapy.utils.test import get_crawler
+    from twisted.python.failure import Failure
+
+    middleware = HttpCompressionMiddleware.from_crawler(get_crawler(settings_dict={"DOWNLOAD_MAXSIZE": MAX_BYTES}))
+    url = "https://elfaro.net/"
+    response = Response(url, body=gzip.compress(bytes(50 * MAX_BYTES)), headers={"Content-Encoding": "gzip"})
+    with pytest.raises(IgnoreRequest) as refused:
+        middleware.process_response(Request(url), response)
+    assert error_kind(Failure(refused.value)) == "too_large"

@@ -2,24 +2,51 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import ENGINES, SPARE_PORTS, make_settings
 
 from vigia.engine import local_engine
+from vigia.engine.launcher import LocalEngine, _proc_start
 from vigia.errors import EngineError
 from vigia.store import Store
+
+
+def plant_state(engine: LocalEngine, pid: int, proc_start: int | None) -> None:
+    """A state file as `start` writes it, but naming a process the launcher did not start."""
+    engine.state_file.parent.mkdir(parents=True, exist_ok=True)
+    state = {"kind": engine.kind, "pid": pid, "url": engine.url, "log_file": "x", "started_at": time.time()}
+    engine.state_file.write_text(json.dumps({**state, "proc_start": proc_start}))
+
+
+@pytest.fixture
+def bystander() -> Iterator[subprocess.Popen[bytes]]:
+    """An unrelated live process (what a recycled pid points at after a reboot)."""
+    proc = subprocess.Popen(["sleep", "600"])
+    yield proc
+    proc.kill()
+    proc.wait()
 
 
 @pytest.mark.parametrize("kind", ENGINES)
 def test_start_is_idempotent_and_stop_stops_only_its_own_process(tmp_path: Path, kind: str) -> None:
     settings = make_settings(kind, home=tmp_path, **SPARE_PORTS)
     engine = local_engine(settings)
+    stale = subprocess.Popen(["sleep", "600"])
     try:
-        first = engine.start()
+        plant_state(engine, stale.pid, _proc_start(stale.pid))
+        started = time.monotonic()
+        first = engine.start()  # a stale pid is not waited for (180 s) but replaced
+        assert time.monotonic() - started < settings.engine.start_timeout_s
+        assert stale.poll() is None and first.pid != stale.pid
         assert first.running and first.health in ("green", "yellow") and first.log_file
         second = engine.start()
         assert second.pid == first.pid  # no second server
@@ -38,7 +65,40 @@ def test_start_is_idempotent_and_stop_stops_only_its_own_process(tmp_path: Path,
         assert not engine.status().running
     finally:
         engine.stop()
+        stale.kill()
+        stale.wait()
         shutil.rmtree(engine.dir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_a_stale_pid_is_neither_signalled_nor_trusted(
+    tmp_path: Path, kind: str, bystander: subprocess.Popen[bytes]
+) -> None:
+    engine = local_engine(make_settings(kind, home=tmp_path, **SPARE_PORTS))
+    plant_state(engine, bystander.pid, _proc_start(bystander.pid))
+    assert not engine.status().running
+    assert not engine.state_file.exists(), "the stale state file is removed"
+    plant_state(engine, bystander.pid, _proc_start(bystander.pid))
+    assert engine.stop() is False
+    assert bystander.poll() is None, "stop killed an unrelated process"
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_a_reused_pid_with_the_engines_command_line_is_caught_by_its_start_time(tmp_path: Path, kind: str) -> None:
+    engine = local_engine(make_settings(kind, home=tmp_path, **SPARE_PORTS))
+    # A process whose command line carries this home's marker, as a restarted engine's would.
+    lookalike = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", engine._cmdline_marker()])
+    try:
+        start = _proc_start(lookalike.pid)
+        assert start is not None
+        plant_state(engine, lookalike.pid, start)
+        assert engine.status().running  # the right process: trusted
+        plant_state(engine, lookalike.pid, start - 1)  # same pid, another start time: a reused pid
+        assert engine.stop() is False
+        assert lookalike.poll() is None
+    finally:
+        lookalike.kill()
+        lookalike.wait()
 
 
 def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:

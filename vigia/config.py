@@ -137,6 +137,11 @@ class Settings(BaseSettings):
         return self.home / "spool" / f"{self.engine.kind}.jsonl"
 
     @property
+    def record_spool_path(self) -> Path:
+        """Crawl records that could not be written (beside the article spool)."""
+        return self.home / "spool" / f"{self.engine.kind}.records.jsonl"
+
+    @property
     def credentials_file(self) -> Path:
         """Where the local Elasticsearch's generated credentials live (written by its launcher)."""
         return self.home / "engines" / "elasticsearch.credentials.json"

@@ -23,6 +23,7 @@ from twisted.python.failure import Failure
 from w3lib.url import safe_url_string
 
 from crawler.discovery import (
+    TooLarge,
     in_window,
     parse_feed,
     parse_listing,
@@ -31,6 +32,7 @@ from crawler.discovery import (
 )
 from crawler.records import RunStats, error_kind
 from crawler.registry import Discovery, Registry, Source
+from vigia.config import CrawlSettings
 from vigia.models import Article, FetchedPage, Link, doc_id
 
 if TYPE_CHECKING:
@@ -68,6 +70,7 @@ class NewsSpider(scrapy.Spider):
         lookup: Lookup,
         stats: RunStats,
         article_pipeline: ArticlePipeline | None,
+        max_response_bytes: int = CrawlSettings().max_response_bytes,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -76,6 +79,7 @@ class NewsSpider(scrapy.Spider):
         self.lookup = lookup
         self.run_stats = stats
         self.article_pipeline = article_pipeline  # None: fetch only (benchmarks)
+        self.max_response_bytes = max_response_bytes  # also the cap on what a .gz sitemap expands to
         self.allowed_domains = registry.domains
         self._scheduled: set[str] = set()
 
@@ -136,7 +140,12 @@ class NewsSpider(scrapy.Spider):
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         source = self._source(response)
-        sitemap = parse_sitemap(response.body)
+        try:
+            sitemap = parse_sitemap(response.body, self.max_response_bytes)
+        except TooLarge as exc:
+            log.warning("skipped the sitemap %s (too_large): %s", response.url, exc)
+            self.run_stats.error(source.id, "too_large")
+            return
         for child in sitemap.children:
             newer = self.plan.since is None or child.modified is None or child.modified >= self.plan.since
             if newer and source.owns(child.url):

