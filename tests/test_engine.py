@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import shutil
 import socket
+import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +19,7 @@ import pytest
 from conftest import ENGINES, SPARE_PORTS, make_settings
 
 from vigia.engine import local_engine
-from vigia.engine.launcher import LocalEngine, _proc_start
+from vigia.engine.launcher import HOME_MARKER, SERVICE_USER, LocalEngine, _proc_start
 from vigia.errors import EngineError
 from vigia.store import Store
 
@@ -25,6 +29,37 @@ def plant_state(engine: LocalEngine, pid: int, proc_start: int | None) -> None:
     engine.state_file.parent.mkdir(parents=True, exist_ok=True)
     state = {"kind": engine.kind, "pid": pid, "url": engine.url, "log_file": "x", "started_at": time.time()}
     engine.state_file.write_text(json.dumps({**state, "proc_start": proc_start}))
+
+
+class CommandLines:
+    """Collects the command line of every process while active: what any local user can see."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self.done.is_set():
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                try:
+                    self.seen.add(cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+                except OSError:
+                    pass
+
+    def __enter__(self) -> CommandLines:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+
+def assert_private(path: Path, mode: int) -> None:
+    assert stat.S_IMODE(path.stat().st_mode) == mode, f"{path} is {oct(path.stat().st_mode)}, not {oct(mode)}"
+    owner = pwd.getpwnam(SERVICE_USER).pw_uid if os.geteuid() == 0 and "/var/lib/vigia" in str(path) else os.geteuid()
+    assert path.stat().st_uid == owner
 
 
 @pytest.fixture
@@ -55,11 +90,25 @@ def test_start_is_idempotent_and_stop_stops_only_its_own_process(tmp_path: Path,
         assert other_home.stop() is False  # another home's stop does not touch this server
         assert engine.status().running
 
+        assert_private(engine.dir, 0o700)
         if kind == "elasticsearch":  # credentials lost: a new password is set on the next start
             assert engine.stop()
             settings.credentials_file.unlink()
-            engine.start()
-            Store(settings).init_indices()
+            orphan = engine.dir.parent / "orphan-of-a-deleted-clone"
+            (orphan / "data").mkdir(parents=True, exist_ok=True)
+            (orphan / HOME_MARKER).write_text(str(tmp_path / "deleted-clone"))
+            with CommandLines() as watched:
+                engine.start()
+            Store(settings).init_indices()  # the new password works
+            password = settings.local_credentials()[1]  # type: ignore[index]
+            assert [c for c in watched.seen if "elasticsearch" in c], "the watcher saw the engine start"
+            assert not [c for c in watched.seen if password in c], "the password was on a command line"
+            assert_private(settings.credentials_file, 0o600)
+            assert_private(engine.dir / "config", 0o700)
+            assert_private(engine.dir / "config" / "users", 0o600)
+            if os.geteuid() == 0:  # instances under /var/lib/vigia whose home is gone are pruned
+                assert not orphan.exists()
+            shutil.rmtree(orphan, ignore_errors=True)
         assert engine.stop() is True
         assert engine.stop() is False
         assert not engine.status().running

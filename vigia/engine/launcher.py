@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 SERVICE_USER = "vigia"
 ROOT_SERVICE_DIR = Path("/var/lib/vigia")
+HOME_MARKER = "vigia-home"  # names the VIGIA_HOME an instance directory belongs to
 
 
 @dataclass
@@ -70,6 +71,23 @@ def _instance_dir(settings: Settings, kind: EngineKind) -> Path:
         # The service user cannot enter /root; keep one directory per home under /var/lib.
         return ROOT_SERVICE_DIR / "instances" / f"{_cluster_name(settings)}-{kind}"
     return settings.home / "engines" / kind
+
+
+def _prune_instances(current: Path) -> list[Path]:
+    """Remove instance directories (under /var/lib/vigia) whose VIGIA_HOME no longer exists:
+    test and CI clones come and go, and their engines' data would otherwise pile up."""
+    removed = []
+    for instance in current.parent.iterdir():
+        marker = instance / HOME_MARKER
+        if instance == current or not marker.is_file():
+            continue
+        if not Path(marker.read_text().strip()).exists():
+            shutil.rmtree(instance, ignore_errors=True)
+            removed.append(instance)
+            log.info(
+                "removed %s: its home %s is gone", instance, marker.read_text().strip() if marker.exists() else "?"
+            )
+    return removed
 
 
 def _state_file(settings: Settings, kind: EngineKind) -> Path:
@@ -342,11 +360,18 @@ class ElasticsearchEngine(LocalEngine):
                 logs_dir=self.dir / "logs",
             )
         )
+        (self.dir / HOME_MARKER).write_text(str(self.settings.home.resolve()))
         user = self._run_as()
         if user:
             subprocess.run(["chown", "-R", f"{user}:", str(self.dir)], check=True)
             for parent in (ROOT_SERVICE_DIR, ROOT_SERVICE_DIR / "instances"):
-                parent.chmod(0o755)
+                parent.chmod(0o755)  # traversable; each instance below is private
+            _prune_instances(self.dir)
+        # Data, logs, the users file (bcrypt hashes) and the config are the engine user's alone.
+        self.dir.chmod(0o700)
+        config.chmod(0o700)
+        for name in ("users", "users_roles"):
+            (config / name).chmod(0o600)
         self._ensure_user(dist, user)
 
     def _ensure_user(self, dist: Path, run_as: str | None) -> None:
@@ -356,11 +381,13 @@ class ElasticsearchEngine(LocalEngine):
         if exists and self.settings.local_credentials():
             return
         password = secrets.token_urlsafe(18)
-        action = (
-            ["passwd", "vigia", "-p", password] if exists else ["useradd", "vigia", "-p", password, "-r", "superuser"]
-        )
+        action = ["passwd", "vigia"] if exists else ["useradd", "vigia", "-r", "superuser"]
         cmd = [str(dist / "bin" / "elasticsearch-users"), *action]
-        proc = subprocess.run(cmd, env=self._env(dist), user=run_as, capture_output=True, text=True)
+        # The password goes in on stdin (the tool's prompt and its confirmation), never on a
+        # command line, which every local user can read in the process list.
+        proc = subprocess.run(
+            cmd, env=self._env(dist), user=run_as, input=f"{password}\n{password}\n", capture_output=True, text=True
+        )
         if proc.returncode != 0:
             raise EngineError(f"could not create the Elasticsearch user: {proc.stderr.strip() or proc.stdout.strip()}")
         creds_path.parent.mkdir(parents=True, exist_ok=True)
