@@ -114,7 +114,7 @@ def test_acled_rows_field_by_field(store: Store) -> None:
         Article(
             url="https://example.sv/b",
             source="example",
-            title="=HYPERLINK(\"http://x\")",
+            title='=HYPERLINK("http://x")',
             published_at=datetime(2025, 3, 2, 18, 0, tzinfo=UTC),
             violence_type=["arrest"],
             actor=["ms13", "police"],
@@ -126,7 +126,7 @@ def test_acled_rows_field_by_field(store: Store) -> None:
     store.refresh()
     text = b"".join(export.text_chunks(results.scan(store, Query()), "acled")).decode()
     rows = {r["source_url"]: r for r in csv.DictReader(io.StringIO(text))}
-    assert list(csv.reader(io.StringIO(text)))[0] == export.ACLED_COLUMNS
+    assert text.splitlines()[0] == ",".join(export.ACLED_COLUMNS)
     a = rows["https://example.sv/a"]
     assert a == {
         "event_id_cnty": f"VIGIA-{articles[0].id[:12]}",
@@ -148,7 +148,7 @@ def test_acled_rows_field_by_field(store: Store) -> None:
     assert (b["event_type"], b["sub_event_type"]) == ("Strategic developments", "Arrests")
     assert (b["actor1"], b["actor2"]) == ("Police Forces of El Salvador", "MS-13 (Mara Salvatrucha)")  # the state acts
     assert (b["admin1"], b["admin2"], b["source"]) == ("La Libertad", "", "example")
-    assert b["notes"] == "'=HYPERLINK(\"http://x\")."  # a formula is text to a spreadsheet
+    assert b["notes"] == '\'=HYPERLINK("http://x").'  # a formula is text to a spreadsheet
     c = rows["https://example.sv/c"]
     assert (c["event_type"], c["sub_event_type"], c["actor1"], c["actor2"]) == ("", "", "", "")
 
@@ -181,4 +181,3 @@ def test_cli_export_writes_through_a_temporary_file(cli_env: Store, tmp_path: Pa
     assert bad.exit_code == 2 and "use one of: csv, jsonl, parquet, acled" in bad.output
     missing = CliRunner().invoke(app, ["export", "-o", str(tmp_path / "no" / "x.csv")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
-
