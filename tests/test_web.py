@@ -18,6 +18,12 @@ from pathlib import Path
 import feedparser
 import pytest
 import uvicorn
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service as ChromeService
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from starlette.testclient import TestClient
 from test_store import synthetic
 
@@ -213,3 +219,88 @@ class Server:
         self.server.should_exit = True
         self.thread.join(10)
         self.sock.close()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    """Headless Debian Chromium through its own chromedriver (never a downloaded browser)."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: run `make system-deps` (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1100",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=ChromeService(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    driver.implicitly_wait(5)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def assert_no_alert_nor_console_error(driver: webdriver.Chrome) -> None:
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert  # noqa: B018 - reading it is the check
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+
+
+def test_in_a_real_browser(store: Store, browser: webdriver.Chrome, tmp_path: Path) -> None:
+    store.upsert(fixtures())
+    store.refresh()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with Server(store.settings, store) as base:
+        browser.get(base + "/")
+        assert "Vigía" in browser.title
+        # type a query and send the form (no JavaScript involved)
+        box = browser.find_element(By.ID, "q")
+        box.send_keys("extorsión", Keys.ENTER)
+        WebDriverWait(browser, 10).until(lambda d: "q=extorsi" in d.current_url)
+        hostile = browser.find_element(By.PARTIAL_LINK_TEXT, "Titular hostil")
+        assert hostile.text == HOSTILE  # the markup is visible as text, and nothing ran
+        assert browser.find_elements(By.CSS_SELECTOR, ".snippet mark")
+        assert_no_alert_nor_console_error(browser)
+        browser.save_screenshot(str(SCREENSHOTS / f"search-{store.settings.engine.kind}.png"))
+        # apply a facet
+        browser.find_element(By.CSS_SELECTOR, 'a.facet[data-field="department"][data-value="San Salvador"]').click()
+        WebDriverWait(browser, 10).until(lambda d: "department=San+Salvador" in d.current_url)
+        places = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".hit .tag.place")]
+        assert places and set(places) == {"San Salvador"}
+        # open an article
+        title = browser.find_element(By.CSS_SELECTOR, ".hit h3 a").text
+        browser.find_element(By.CSS_SELECTOR, ".hit h3 a").click()
+        assert browser.find_element(By.ID, "article-title").text == title
+        assert browser.find_element(By.CSS_SELECTOR, "a.original").get_attribute("href").startswith("https://")
+        # trends of the same search: the chart is drawn
+        browser.find_element(By.LINK_TEXT, "Tendencias").click()
+        assert "department=San+Salvador" in browser.current_url
+        Select(browser.find_element(By.CSS_SELECTOR, ".chart-options select[name=interval]")).select_by_value("day")
+        browser.find_element(By.CSS_SELECTOR, ".chart-options button").click()
+        WebDriverWait(browser, 10).until(lambda d: "interval=day" in d.current_url)
+        chart = browser.find_element(By.ID, "trend-chart")
+        WebDriverWait(browser, 15).until(lambda d: d.execute_script("return arguments[0].naturalWidth", chart) > 0)
+        assert_no_alert_nor_console_error(browser)
+        # download the CSV of the search
+        browser.find_element(By.LINK_TEXT, "Buscar").click()
+        browser.find_element(By.ID, "download-csv").click()
+        deadline = time.monotonic() + 20
+        while not (done := [p for p in tmp_path.glob("vigia-*.csv")]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert done, "the CSV download did not arrive"
+        rows = list(csv.DictReader(done[0].open(encoding="utf-8", newline="")))
+        expected = [a for a in fixtures() if "extorsión" in a.text and a.department == ["San Salvador"]]
+        assert {r["url"] for r in rows} == {a.url for a in expected}
+        # the README's picture: the search's trend by violence type
+        browser.get(base + "/tendencias?q=pandilleros&interval=day&split=violence_type")
+        chart = browser.find_element(By.ID, "trend-chart")
+        WebDriverWait(browser, 15).until(lambda d: d.execute_script("return arguments[0].naturalWidth", chart) > 0)
+        browser.save_screenshot(str(SCREENSHOTS / f"trends-{store.settings.engine.kind}.png"))
