@@ -11,10 +11,13 @@ STAMP  := $(VENV)/.installed-$(shell echo "$(EXTRAS)" | cat - pyproject.toml | s
 
 install: $(STAMP)
 
-# System tools the engines need (Java 17+, Maven); installed with apt when missing (needs root).
+# System tools the engines need (Java 17+, Maven) and the browser tests of the web page
+# (Debian's chromium + chromium-driver); installed with apt when missing (needs root).
 system-deps:
 	@command -v java >/dev/null && command -v mvn >/dev/null || \
 	  (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless maven)
+	@test -x /usr/bin/chromium && test -x /usr/bin/chromedriver || \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 
 $(STAMP): pyproject.toml | system-deps
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +41,7 @@ lint: install
 
 # Lints, starts both engines, runs the whole suite against both, then stops them. pytest's exit
 # code 5 (no tests collected) means a broken checkout: it fails with a message.
-test: install lint
+test: install lint system-deps
 	@VIGIA_TEST_STOP_ENGINES=1 $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; the suite is missing or broken" >&2; fi; \
 	  exit $$status

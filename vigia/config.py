@@ -105,6 +105,32 @@ class ClassifierSettings(BaseModel):
         return cache_dir / "models"
 
 
+class WebSettings(BaseModel):
+    """`vigia serve`: where it listens and, optionally, the HTTP basic-auth account it asks for
+    (set both, e.g. VIGIA_WEB__USERNAME and VIGIA_WEB__PASSWORD, or password_file)."""
+
+    host: str = Field(default="127.0.0.1", description="Listen address; loopback unless a proxy fronts it.")
+    port: int = Field(default=8750, ge=0, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = Field(default=None, description="A file holding the password (a secret mount).")
+    page_size: int = Field(default=20, ge=1, le=100)
+
+    def credentials(self) -> tuple[str, str] | None:
+        """The basic-auth account, or None when the page is open (no username configured)."""
+        if not self.username:
+            return None
+        password = self.password.get_secret_value() if self.password else None
+        if self.password_file:
+            try:
+                password = self.password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"web password_file {self.password_file} is unreadable ({exc})") from exc
+        if not password:
+            raise ConfigError("web username is set without a password: set VIGIA_WEB__PASSWORD or password_file")
+        return self.username, password
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIGIA_", env_nested_delimiter="__", extra="forbid")
 
@@ -120,6 +146,7 @@ class Settings(BaseSettings):
     index: IndexSettings = IndexSettings()
     crawl: CrawlSettings = CrawlSettings()
     classifier: ClassifierSettings = ClassifierSettings()
+    web: WebSettings = WebSettings()
 
     @classmethod
     def settings_customise_sources(
