@@ -86,21 +86,21 @@ def parse_day(value: str | None, end: bool = False) -> datetime:
 
 
 def backtest(store: Store, watchlists: list[Watchlist], since: datetime, until: datetime) -> Result:
-    """Judge every window of each watchlist in [since, until) (windows end on whole hours that are
-    multiples of the window from local midnight), replaying cooldown and re-alert rules."""
+    """Judge every window of each watchlist in [since, until) (windows end at ``until`` and every
+    window length before it), replaying the cooldown and re-alert rules of a live run."""
     if since >= until:
         raise InputError("--since must be before --until")
     result = Result()
     for watchlist in watchlists:
         rule = watchlist.spike
         step = timedelta(hours=rule.window)
-        midnight = since.astimezone(LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
-        first_end = midnight + step
-        while first_end <= since:
-            first_end += step
-        last_end = first_end
-        while last_end + step <= until:
-            last_end += step
+        windows = int((until - since) / step)
+        if windows < 1:
+            raise InputError(
+                f"{since:%Y-%m-%d} → {until:%Y-%m-%d} is shorter than the {rule.window} h window of {watchlist.name}"
+            )
+        last_end = until
+        first_end = until - (windows - 1) * step
         counts = detect.fetch_counts(store, watchlist, detect.history_start(rule, first_end), last_end)
         last: Fire | None = None
         judged = 0

@@ -15,6 +15,8 @@ The model, chosen so that the known failure modes of alerting tools cannot happe
   times the expected count, and be improbable under a **negative binomial** whose mean and
   variance are those of the (scaled) baseline windows: over-dispersed but steady topics (killings
   come in clusters) do not fire on their ordinary bad days;
+- the baseline is **trimmed**: its highest ``trim`` share of windows is left out, so that one
+  past burst (a massacre two weeks ago) does not inflate the variance and mask the next;
 - **warm-up**: no alert until ``min_baseline_windows`` baseline windows saw the outlets publish.
 """
 
@@ -110,6 +112,8 @@ def evaluate(rule: SpikeRule, counts: Counts, index: int) -> Decision:
         scaled = [counts.match[i] * volume / counts.volume[i] for i in usable]
     else:
         scaled = [float(b) for b in base]
+    # Robust baseline: the highest windows (past bursts) are left out of mean and variance.
+    scaled = sorted(scaled)[: len(scaled) - int(len(scaled) * rule.trim)]
     mean = sum(scaled) / len(scaled) if scaled else 0.0
     variance = sum((s - mean) ** 2 for s in scaled) / (len(scaled) - 1) if len(scaled) > 1 else mean
     expected = max(mean, rule.baseline_floor)

@@ -283,7 +283,7 @@ def _new(
 def _claim(store: Store, alert: Alert) -> Alert | None:
     """Give the complete alert its subject and claim it; None when it already exists."""
     alert.subject = mail.subject(alert)
-    return _claim(store, alert)
+    return alert if state.claim(store, alert) else None
 
 
 def top_stories(store: Store, query: Query, size: int) -> list[dict[str, Any]]:

@@ -69,6 +69,12 @@ class SpikeRule(_Strict):
     p_value: float = Field(
         default=0.001, gt=0, lt=1, description="Tail probability of the count under the negative binomial baseline."
     )
+    trim: float = Field(
+        default=0.1,
+        ge=0,
+        lt=0.5,
+        description="Share of the highest baseline windows left out, so a past burst does not mask the next.",
+    )
     normalize: bool = Field(default=True, description="Scale the baseline by the total volume of the same outlets.")
     min_baseline_windows: int = Field(default=4, ge=1, description="Warm-up: baseline windows with data needed.")
     cooldown: int = Field(default=24, description="Hours after an alert during which the watchlist stays quiet.")
@@ -222,6 +228,12 @@ class WatchlistFile:
                     name = entry.get("name", f"#{i + 1}")
                     field = ".".join(str(p) for p in loc) or "watchlist"
                     message = error["msg"].removeprefix("Value error, ")
+                    if loc == ["query"] and isinstance(entry.get("query"), dict):
+                        # Point at the filter the search model rejected (its message names it as an option).
+                        for key in entry["query"]:
+                            if message.startswith((f"--{key} ", f"{key} ")):
+                                line = _line(data, ["watchlists", i, "query", key])
+                                message = message.removeprefix("--")
                     self.problems.append(Problem(line, f"watchlist {name}: {field}: {message}"))
                 continue
             if watchlist.name in seen:
