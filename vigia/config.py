@@ -105,6 +105,18 @@ class ClassifierSettings(BaseModel):
         return cache_dir / "models"
 
 
+def read_secret(value: SecretStr | None, file: Path | None, setting: str, env: str) -> str | None:
+    """A password from its setting, else from a secret file (read when needed, stripped)."""
+    if value is not None:
+        return value.get_secret_value()
+    if file is None:
+        return None
+    try:
+        return file.expanduser().read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"password file {file} cannot be read ({exc}): fix {setting} or set {env}") from exc
+
+
 class WebSettings(BaseModel):
     """`vigia serve`: where it listens and, optionally, the HTTP basic-auth account it asks for
     (set both, e.g. VIGIA_WEB__USERNAME and VIGIA_WEB__PASSWORD, or password_file)."""
@@ -120,15 +132,63 @@ class WebSettings(BaseModel):
         """The basic-auth account, or None when the page is open (no username configured)."""
         if not self.username:
             return None
-        password = self.password.get_secret_value() if self.password else None
-        if self.password_file:
-            try:
-                password = self.password_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"web password_file {self.password_file} is unreadable ({exc})") from exc
+        password = read_secret(self.password, self.password_file, "web.password_file", "VIGIA_WEB__PASSWORD")
         if not password:
             raise ConfigError("web username is set without a password: set VIGIA_WEB__PASSWORD or password_file")
         return self.username, password
+
+
+class SmtpSettings(BaseModel):
+    """The mail server alerts go through; the password comes from the environment
+    (``VIGIA_SMTP__PASSWORD``) or a secret file, never from a committed config file."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = Field(
+        default="none", description="starttls: upgrade a plain connection (port 587); tls: TLS from the start (465)."
+    )
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = Field(default=None, description="A file holding the password (e.g. a secret mount).")
+    sender: str = "vigia@localhost"
+    timeout_s: float = 30.0
+    retries: int = Field(default=4, ge=0, description="Further attempts after a failed one, with back-off.")
+    retry_base_s: float = Field(default=2.0, ge=0, description="First back-off delay; doubles on each attempt.")
+
+    def secret(self) -> str | None:
+        """The password: the setting, else the secret file (read when needed, stripped)."""
+        return read_secret(self.password, self.password_file, "smtp.password_file", "VIGIA_SMTP__PASSWORD")
+
+
+class SilenceSettings(BaseModel):
+    """Outlet-silence alerts: an outlet quiet for much longer than its own history predicts."""
+
+    enabled: bool = True
+    history_days: int = Field(
+        default=28, ge=3, description="Days of an outlet's own history its rhythm is learned from."
+    )
+    min_hours: float = Field(default=3.0, gt=0, description="Never call a silence shorter than this.")
+    expected: float = Field(
+        default=8.0,
+        gt=0,
+        description="Alert when the articles the outlet would usually have published since its last one "
+        "(by hour of day) reach this many; P(none) = e^-expected.",
+    )
+    min_articles: int = Field(default=20, ge=1, description="Outlets with fewer articles in the history are skipped.")
+
+
+class AlertSettings(BaseModel):
+    """Watchlists, where links in e-mails point, and who hears about silent outlets."""
+
+    watchlists: Path | None = Field(
+        default=None, description="The watchlist YAML file; default: <home>/watchlists.yaml."
+    )
+    base_url: str = Field(default="http://127.0.0.1:8750", description="The web page, for links to the same search.")
+    operators: list[str] = Field(default_factory=list, description="Who gets outlet-silence alerts.")
+    silence: SilenceSettings = SilenceSettings()
+    retry_hours: float = Field(
+        default=24.0, gt=0, description="Undelivered alerts are retried by later runs this long."
+    )
 
 
 class Settings(BaseSettings):
@@ -148,6 +208,9 @@ class Settings(BaseSettings):
     classifier: ClassifierSettings = ClassifierSettings()
     web: WebSettings = WebSettings()
 
+    alerts: AlertSettings = AlertSettings()
+    smtp: SmtpSettings = SmtpSettings()
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -158,6 +221,10 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _YamlSource(settings_cls))
+
+    @property
+    def watchlists_path(self) -> Path:
+        return (self.alerts.watchlists or self.home / "watchlists.yaml").expanduser()
 
     @property
     def spool_path(self) -> Path:

@@ -130,6 +130,85 @@ def histogram_body(
     return {"query": query_clause(query, now), "size": 0, "aggs": {"over_time": histogram}}
 
 
+def windows_body(
+    query: Query,
+    volume: Query,
+    start: datetime,
+    end: datetime,
+    window_hours: int,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Stories per consecutive window of ``window_hours`` ending exactly at ``end`` (what alerts
+    compare), and the stories of the same outlets (``volume``) per window, in one request:
+    the histogram runs over the volume and the watchlist's query is a filter inside it."""
+    step_ms = window_hours * 3_600_000
+    end_ms = int(end.timestamp() * 1000)
+    stories = {"cardinality": {"field": "story_cluster", "precision_threshold": 10000}}
+    volume_clause = query_clause(volume.replace(since=None, until=None), now)
+    volume_clause["bool"]["filter"].append(
+        {"range": {"published_at": {"gte": start.isoformat(), "lt": end.isoformat()}}}
+    )
+    match = query_clause(query.replace(since=None, until=None), now)
+    return {
+        "query": volume_clause,
+        "size": 0,
+        "aggs": {
+            "windows": {
+                "date_histogram": {
+                    "field": "published_at",
+                    "fixed_interval": f"{window_hours}h",
+                    "offset": f"{(end_ms % step_ms) // 1000}s",
+                    "min_doc_count": 0,
+                    "extended_bounds": {"min": int(start.timestamp() * 1000), "max": end_ms - 1},
+                },
+                "aggs": {"volume": stories, "match": {"filter": match, "aggs": {"stories": stories}}},
+            }
+        },
+    }
+
+
+def stories_body(query: Query, start: datetime, end: datetime, exclude: list[str], size: int) -> dict[str, Any]:
+    """Distinct stories matching ``query`` published in [start, end), newest first, leaving out
+    stories already delivered (``exclude``): what `new` and `digest` alerts list."""
+    clause = query_clause(query.replace(since=None, until=None))
+    clause["bool"]["filter"].append({"range": {"published_at": {"gte": start.isoformat(), "lt": end.isoformat()}}})
+    if exclude:
+        clause["bool"]["must_not"] = [{"terms": {"story_cluster": exclude}}]
+    return {
+        "query": clause,
+        "size": size,
+        "sort": list(DATE_ORDER),
+        "collapse": {"field": "story_cluster"},
+        "aggs": {"stories": {"cardinality": {"field": "story_cluster"}}},
+    }
+
+
+def outlet_rhythm_body(start: datetime, end: datetime, outlets: int = 500) -> dict[str, Any]:
+    """Per outlet: its newest article and its articles per hour over [start, end) (the hours
+    with any), from which outlet-silence alerts learn each outlet's rhythm by hour of day."""
+    return {
+        "query": {"range": {"published_at": {"gte": start.isoformat(), "lte": end.isoformat()}}},
+        "size": 0,
+        "aggs": {
+            "outlets": {
+                "terms": {"field": "source", "size": outlets},
+                "aggs": {
+                    "last": {"max": {"field": "published_at"}},
+                    "first": {"min": {"field": "published_at"}},
+                    "hours": {
+                        "date_histogram": {
+                            "field": "published_at",
+                            "calendar_interval": "hour",
+                            "time_zone": LOCAL_TZ.key,
+                            "min_doc_count": 1,
+                        }
+                    },
+                },
+            }
+        },
+    }
+
+
 def export_body(query: Query, now: datetime | None = None) -> dict[str, Any]:
     """Every matching article (all copies), in a stable order for point-in-time paging."""
     return {"query": query_clause(query, now), "sort": list(DATE_ORDER), "track_total_hits": True}

@@ -371,6 +371,21 @@ class Store:
             if failed:
                 raise StoreError(f"{len(failed)} {name} records were rejected; see the log for the engine's reasons")
 
+    def create_record(self, name: str, key: str, doc: dict[str, Any]) -> bool:
+        """Write a record under a deterministic id only if none exists (visible at once):
+        False when it already exists, so two runs can never both claim one alert."""
+        try:
+            self._call("PUT", f"/{self.alias(name)}/_create/{key}", body=jsonable(doc), params={"refresh": "wait_for"})
+        except EngineResponseError as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    def put_record(self, name: str, key: str, doc: dict[str, Any]) -> None:
+        """Replace the record ``key`` (state changes of an alert), visible at once."""
+        self._call("PUT", f"/{self.alias(name)}/_doc/{key}", body=jsonable(doc), params={"refresh": "wait_for"})
+
     # -- reads ---------------------------------------------------------------------------
     def indexed_urls(self, urls: Iterable[str]) -> set[str]:
         """Which of these URLs (in any URL variant) are already indexed."""
