@@ -5,7 +5,7 @@ result with rich. Expected failures become one line and exit code 2 at one bound
 (``vigia.cli.app``). Nothing imports this package.
 """
 
-from vigia.cli import classify, crawl, demo, engine, extract, index, search
+from vigia.cli import classify, crawl, demo, engine, extract, index, search, trends
 from vigia.cli.app import app
 
-__all__ = ["app", "classify", "crawl", "demo", "engine", "extract", "index", "search"]
+__all__ = ["app", "classify", "crawl", "demo", "engine", "extract", "index", "search", "trends"]
