@@ -59,7 +59,7 @@ def plot_trend(
         title = title or f"{what.capitalize()} por {per}{split}{share}: {trend.query.describe()}"
         axes.set_title(textwrap.fill(title, width=int(size[0] * 13)), fontsize=10, loc="left")
         if trend.series:
-            axes.legend(fontsize=8, loc="upper left")
+            axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)  # beside the lines
         # SVG text stays text (searchable, selectable, read by screen readers), not glyph paths.
         with plt.rc_context({"svg.fonttype": "none"}):
             figure.savefig(out, format=fmt, dpi=110)
