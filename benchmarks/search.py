@@ -163,7 +163,9 @@ def raw_search(http: httpx.Client, index: str, item: dict[str, Any], now: dateti
         http.post(f"/{index}/_search", json=facets).raise_for_status()
 
 
-def raw_trends(http: httpx.Client, index: str, now: datetime) -> None:
+def raw_trends(http: httpx.Client, index: str) -> None:
+    """Resolved to the minute, like ``trends``, so both can be answered by the request cache."""
+    now = datetime.now(LOCAL_TZ).replace(second=0, microsecond=0)
     start = now - timedelta(weeks=260)
     body = {
         "size": 0,
@@ -277,9 +279,9 @@ def main() -> None:
         for sink, call in pair if i % 2 == 0 else pair[::-1]:
             sink.append(timed(call))
     trend_ours, trend_raw = [], []
-    our_trends(store), raw_trends(http, index, now)
+    our_trends(store), raw_trends(http, index)
     for i in range(args.trend_runs):
-        pair = [(trend_ours, lambda: our_trends(store)), (trend_raw, lambda: raw_trends(http, index, now))]
+        pair = [(trend_ours, lambda: our_trends(store)), (trend_raw, lambda: raw_trends(http, index))]
         for sink, call in pair if i % 2 == 0 else pair[::-1]:
             sink.append(timed(call))
     with open("/dev/null", "w", newline="") as sink:
@@ -309,6 +311,7 @@ def main() -> None:
         f"{statistics.median(trend_ours):.1f} ms",
         f"{statistics.median(trend_raw):.1f} ms",
     )
+    print("  (trends: both sides resolve 'five years ago' to the minute, so repeats may come from the request cache)")
     row("trends: p95", f"{p95(trend_ours):.1f} ms", f"{p95(trend_raw):.1f} ms", "≤ 300 ms", p95(trend_ours) <= 300)
     row(f"export ({rows_ours:,} rows, CSV)", f"{rate_ours:,.0f} rows/s", f"{rate_raw:,.0f} rows/s", "≥ 5,000 rows/s",
         rate_ours >= GOALS["export"])  # fmt: skip

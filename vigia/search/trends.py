@@ -61,7 +61,9 @@ def trends(
         raise InputError(f"interval {interval!r} is not known; use one of: {', '.join(request.INTERVALS)}")
     if split_by is not None and split_by not in request.SPLITS:
         raise InputError(f"split {split_by!r} is not known; use one of: {', '.join(request.SPLITS)}")
-    now = now or datetime.now(LOCAL_TZ)
+    # Relative dates resolve to the minute: the same chart asked again within a minute (a page
+    # refreshed, several outlets compared) is the same request, answered from the shard request cache.
+    now = now or datetime.now(LOCAL_TZ).replace(second=0, microsecond=0)
     since, until = query.window(now)
     extended = _extent(store, query, since, until, now)
     stories = unit == "stories"
