@@ -179,5 +179,7 @@ def test_cli_export_writes_through_a_temporary_file(cli_env: Store, tmp_path: Pa
     assert "15 articles" in result.output
     bad = CliRunner().invoke(app, ["export", "--format", "xls", "-o", str(tmp_path / "x.xls")])
     assert bad.exit_code == 2 and "use one of: csv, jsonl, parquet, acled" in bad.output
-    missing = CliRunner().invoke(app, ["export", "-o", str(tmp_path / "no" / "x.csv")])
-    assert missing.exit_code == 2 and "does not exist" in missing.output
+    folder = CliRunner().invoke(app, ["export", "-o", str(tmp_path / "new" / "x.csv")])
+    assert folder.exit_code == 0 and (tmp_path / "new" / "x.csv").is_file()  # a missing folder is made
+    directory = CliRunner().invoke(app, ["export", "-o", str(tmp_path)])
+    assert directory.exit_code == 2 and "is a directory" in directory.output

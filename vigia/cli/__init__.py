@@ -5,7 +5,20 @@ result with rich. Expected failures become one line and exit code 2 at one bound
 (``vigia.cli.app``). Nothing imports this package.
 """
 
-from vigia.cli import alerts, classify, crawl, demo, engine, export, extract, index, search, serve
+from vigia.cli import alerts, classify, crawl, demo, engine, export, extract, index, search, serve, trends
 from vigia.cli.app import app
 
-__all__ = ["alerts", "app", "classify", "crawl", "demo", "engine", "export", "extract", "index", "search", "serve"]
+__all__ = [
+    "alerts",
+    "app",
+    "classify",
+    "crawl",
+    "demo",
+    "engine",
+    "export",
+    "extract",
+    "index",
+    "search",
+    "serve",
+    "trends",
+]

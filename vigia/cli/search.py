@@ -9,75 +9,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from crawler.registry import load_registry
 from vigia.cli.app import EngineChoice, EngineOption, app, open_store
+from vigia.cli.query_options import query_options
 from vigia.models import LOCAL_TZ
 from vigia.search import results
 from vigia.search.query import Query
 
-SINCE_HELP = "From this day (YYYY-MM-DD, El Salvador time) or this long ago (24h, 7d, 12w)."
-UNTIL_HELP = "Up to this day, inclusive (YYYY-MM-DD), or until this long ago (24h, 7d)."
-
-
-def query_from_options(
-    text: str | None,
-    violence_type: list[str],
-    actor: list[str],
-    department: list[str],
-    municipality: list[str],
-    source: list[str],
-    language: list[str],
-    in_el_salvador: bool | None,
-    since: str | None,
-    until: str | None,
-    all_copies: bool = False,
-    sort: str = "date",
-) -> Query:
-    """A validated query from command-line options (outlets checked against the registry)."""
-    return Query(
-        text=text or "",
-        violence_type=tuple(violence_type),
-        actor=tuple(actor),
-        department=tuple(department),
-        municipality=tuple(municipality),
-        source=tuple(source),
-        language=tuple(language),
-        in_el_salvador=in_el_salvador,
-        since=since,
-        until=until,
-        stories=not all_copies,
-        sort=sort,  # type: ignore[arg-type]
-        sources_known=tuple(load_registry().ids),
-    )
-
-
-# The options every command that takes a query shares (search, and trends / export next).
-TextArgument = typer.Argument(None, help='Words in title and text: "exact phrase", a | b (or), -word (not).')
-TypeOption = typer.Option([], "--type", "-t", help="Violence type id (repeatable), e.g. homicide.")
-ActorOption = typer.Option([], "--actor", "-a", help="Actor id (repeatable), e.g. ms13.")
-DepartmentOption = typer.Option([], "--department", "-d", help="Department (repeatable), e.g. 'San Salvador'.")
-MunicipalityOption = typer.Option(
-    [], "--municipality", "-m", help="Municipality (repeatable), e.g. 'San Salvador Este'."
-)
-SourceOption = typer.Option([], "--source", "-s", help="Outlet id (repeatable), e.g. elfaro.")
-LanguageOption = typer.Option([], "--language", help="Language code (repeatable), e.g. es.")
-InSvOption = typer.Option(None, "--in-sv/--abroad", help="Only events in El Salvador, or only abroad.")
-SinceOption = typer.Option(None, "--since", help=SINCE_HELP)
-UntilOption = typer.Option(None, "--until", help=UNTIL_HELP)
-
 
 @app.command("search")
+@query_options(stories=True)
 def search(
-    text: str | None = TextArgument,
-    violence_type: list[str] = TypeOption,
-    actor: list[str] = ActorOption,
-    department: list[str] = DepartmentOption,
-    municipality: list[str] = MunicipalityOption,
-    source: list[str] = SourceOption,
-    language: list[str] = LanguageOption,
-    in_el_salvador: bool | None = InSvOption,
-    since: str | None = SinceOption,
-    until: str | None = UntilOption,
+    query: Query,
     all_copies: bool = typer.Option(False, "--all-copies", help="Every outlet's copy of a story, not one per story."),
     sort: str = typer.Option("date", "--sort", help="date (newest first) or relevance."),
     limit: int = typer.Option(10, min=1, max=1000, help="How many results to show."),
@@ -87,10 +29,7 @@ def search(
     engine: EngineChoice | None = EngineOption,
 ) -> None:
     """Find indexed articles by what, who and where; newest first, one row per story."""
-    query = query_from_options(
-        text, violence_type, actor, department, municipality, source, language, in_el_salvador, since, until,
-        all_copies, sort,
-    )  # fmt: skip
+    query = query.replace(stories=not all_copies, sort=sort)
     store = open_store(engine)
     page = results.search(store, query, size=limit, cursor=cursor)
     facet_counts = results.facets(store, query) if show_facets else None

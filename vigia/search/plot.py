@@ -5,6 +5,7 @@ dates in El Salvador time."""
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -20,6 +21,7 @@ from vigia.search.trends import Trend
 
 Format = Literal["png", "svg"]
 _INTERVAL_WORDS = {"day": "día", "week": "semana", "month": "mes"}
+_SPLIT_WORDS = {"violence_type": "tipo de violencia", "actor": "actor", "source": "medio", "department": "departamento"}
 
 
 def plot_trend(
@@ -52,13 +54,15 @@ def plot_trend(
         )
         axes.set_ylim(bottom=0)
         axes.grid(alpha=0.3)
-        split = f", por {trend.split_by}" if trend.split_by else ""
-        axes.set_title(
-            title or f"{what.capitalize()} por {per}{split}: {trend.query.describe()}", fontsize=10, loc="left"
-        )
+        split = f", por {_SPLIT_WORDS.get(trend.split_by, trend.split_by)}" if trend.split_by else ""
+        share = " (% de los mismos medios)" if trend.normalized else ""
+        title = title or f"{what.capitalize()} por {per}{split}{share}: {trend.query.describe()}"
+        axes.set_title(textwrap.fill(title, width=int(size[0] * 13)), fontsize=10, loc="left")
         if trend.series:
-            axes.legend(fontsize=8, loc="upper left")
-        figure.savefig(out, format=fmt, dpi=110)
+            axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)  # beside the lines
+        # SVG text stays text (searchable, selectable, read by screen readers), not glyph paths.
+        with plt.rc_context({"svg.fonttype": "none"}):
+            figure.savefig(out, format=fmt, dpi=110)
     finally:
         plt.close(figure)
 
