@@ -215,6 +215,7 @@ def test_name_rules() -> None:
     ) == ["María Reina"]
     assert clean_names("FOTO: Jaime Nieto", []) == []
     assert not person_or_agency("Redacción")  # a desk without a name names no one
+    assert not person_or_agency("REDACCIÓN")
     assert not person_or_agency("leerlos cuando quiera")
     assert not person_or_agency("edilson.la.rosa")
     assert person_or_agency("ERBOL")

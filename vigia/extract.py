@@ -190,7 +190,13 @@ def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
     paragraphs = body_paragraphs(
         tree,
         url,
-        title=title,
+        # The body rules take the declared title, as before: the visible headline may be a
+        # line the page repeats in the body, and the body's boundaries stay as they were.
+        title=meta.headline
+        or (doc.title or "").strip()
+        or (hints.feed_title or "").strip()
+        or extract_title(tree)
+        or "",
         lead=meta.description or doc.description or "",
         jsonld_body=meta.article_body,
         body_xpath=hints.body_xpath,

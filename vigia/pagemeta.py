@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html import unescape as html_unescape
@@ -237,10 +238,9 @@ def _first_meta(tags: dict[str, list[str]], keys: tuple[str, ...]) -> str:
 
 # -- what the reader sees: the headline, and the byline and date printed around it ----------
 
-_HEADINGS = {"h1", "h2", "h3", "h4"}
-# Not read for bylines and dates: code, navigation and photo captions (photo credits name
-# agencies and photographers, not the article's authors).
-_UNREAD = {"script", "style", "noscript", "template", "svg", "nav"}  # fmt: skip
+# Not read for bylines and dates: code and navigation; and photo captions, whose credits name
+# agencies and photographers, not the article's authors.
+_UNREAD = {"script", "style", "noscript", "template", "svg", "nav"}
 _CAPTIONS = {"figure", "figcaption"}
 # Readers' comments: a whole class token or id, not any class that mentions them.
 _COMMENTS = re.compile(
@@ -282,14 +282,13 @@ _NOT_NAME_WORDS = frozenset(_NOT_NAME_TEXT.split())
 _HEADER_LINES_AFTER = 80
 _HEADER_LINES_BEFORE = 12
 _LONG_LINE = 200
-_AGENCY_LINES = (
-    15  # an agency's bare name counts as a byline this close to the headline
-)
+_DATE_LINES_BEFORE = 8  # some pages print the date just above the headline
+# An agency's bare name counts as a byline this close to the headline.
+_AGENCY_LINES = 15
 _TEASER_DEPTH = 4
 _LINKED_HEADINGS = ".//*[self::h2 or self::h3 or self::h4][.//a[@href]]"
-_DESK = re.compile(
-    r"redacci[oó]n\b", re.IGNORECASE
-)  # 'Redacción Diario X': the desk's credit
+# 'Redacción Diario X': the desk's credit, which may carry the site's name.
+_DESK = re.compile(r"redacci[oó]n\b", re.IGNORECASE)
 _CREDIT = re.compile(
     r"^(?:fotos?|fotografía|imagen|ilustración|video|vídeo|crédito)s?\b\s*:",
     re.IGNORECASE,
@@ -321,22 +320,25 @@ def read_header(
     headline = _headline_element(tree, titles)
     if headline is None:
         return PageHeader()
-    lines, starts = _reading_lines(tree, set(headline.iterancestors()))
-    if headline not in starts:
+    page = _Reading(tree, headline)
+    if headline not in page.starts:
         return PageHeader()
-    first = starts[headline]
-    around_headline = set(headline.iterancestors())
-    window = []
-    for line in lines[first : first + _HEADER_LINES_AFTER]:
-        if not _in_teaser(line.element, around_headline, starts):
-            window.append(line)  # related articles' dates are not this one's
+    first = page.starts[headline]
+    window = [  # related articles' dates are not this one's
+        line
+        for index, line in enumerate(
+            page.lines[first : first + _HEADER_LINES_AFTER], first
+        )
+        if not page.in_teaser(line.element, index)
+    ]
     long_lines = [i for i, line in enumerate(window) if len(line.text) > _LONG_LINE]
     body_start = long_lines[1] if len(long_lines) > 1 else len(window)
+    before = page.lines[max(0, first - _DATE_LINES_BEFORE) : first]
     return PageHeader(
         headline=" ".join(headline.text_content().split()),
-        byline=_byline(lines, starts, headline, site_names),
+        byline=_byline(page, site_names),
         text_after=" ".join(line.text for line in window[1 : body_start + 1]),
-        text_before=" ".join(line.text for line in lines[max(0, first - 8) : first]),
+        text_before=" ".join(line.text for line in before),
     )
 
 
@@ -372,7 +374,10 @@ def person_or_agency(name: str) -> bool:
     if len(words) == 1:
         # a bare 'Redacción' names no one; 'Redacción EC' names the desk
         return name.casefold() in AGENCIES or (
-            name.isupper() and name.isalpha() and len(name) <= 12
+            name.isupper()
+            and name.isalpha()
+            and len(name) <= 12
+            and not _DESK.match(name)
         )
     return True
 
@@ -432,36 +437,88 @@ def _compact(text: str) -> str:
     return text.removeprefix("www")
 
 
-def _reading_lines(
-    tree: HtmlElement, around_headline: set[HtmlElement]
-) -> tuple[list[_Line], dict[HtmlElement, int]]:
-    """The page's visible text in reading order, one entry per text node, and for each
-    element the index of its first line. Photo captions are left out, unless the headline
-    itself sits in one (broken templates put it there)."""
-    lines: list[_Line] = []
-    starts: dict[HtmlElement, int] = {}
-    walker = etree.iterwalk(tree, events=("start", "end"))
-    for event, element in walker:
-        if not isinstance(element.tag, str):
-            if event == "end" and element.tail and element.tail.strip():
-                lines.append(_Line(" ".join(element.tail.split()), element.getparent()))
-            continue
-        if event == "start":
-            if (
-                element.tag in _UNREAD
-                or (element.tag in _CAPTIONS and element not in around_headline)
-                or _COMMENTS.search(
-                    f"{element.get('id', '')} {element.get('class', '')}"
-                )
-            ):
-                walker.skip_subtree()
+class _Reading:
+    """The page's visible text in reading order (one line per text node), where each element
+    starts and ends in it, and where the headings linking to other articles are. Photo
+    captions and readers' comments are left out, unless the headline itself sits in one
+    (broken templates put it in a caption)."""
+
+    def __init__(self, tree: HtmlElement, headline: HtmlElement) -> None:
+        self.headline = headline
+        self.around_headline = set(headline.iterancestors())
+        self.lines: list[_Line] = []
+        self.starts: dict[HtmlElement, int] = {}
+        self.ends: dict[HtmlElement, int] = {}
+        last = None  # the page is read up to this line: the header's window, no further
+        walker = etree.iterwalk(tree, events=("start", "end"))
+        for event, element in walker:
+            if last is not None and len(self.lines) > last:
+                break
+            if not isinstance(element.tag, str):
+                if event == "end":
+                    self._add(element.tail, element.getparent())
                 continue
-            starts[element] = len(lines)
-            if element.text and element.text.strip():
-                lines.append(_Line(" ".join(element.text.split()), element))
-        elif element.tail and element.tail.strip() and element is not tree:
-            lines.append(_Line(" ".join(element.tail.split()), element.getparent()))
-    return lines, starts
+            if event == "start":
+                if self._unread(element):
+                    walker.skip_subtree()
+                    continue
+                self.starts[element] = len(self.lines)
+                if element is headline:
+                    last = len(self.lines) + _HEADER_LINES_AFTER
+                self._add(element.text, element)
+            else:
+                self.ends[element] = len(self.lines)
+                if element is not tree:
+                    self._add(element.tail, element.getparent())
+        # the headings that link to other articles (teasers), in reading order
+        linked = sorted(
+            (
+                (self.starts[h], h)
+                for h in tree.xpath(_LINKED_HEADINGS)
+                if h in self.starts and h is not headline
+            ),
+            key=lambda item: item[0],
+        )
+        self.linked = [start for start, _ in linked]
+        self.linked_headings = [heading for _, heading in linked]
+
+    def _add(self, text: str | None, element: HtmlElement | None) -> None:
+        if text and text.strip() and element is not None:
+            self.lines.append(_Line(" ".join(text.split()), element))
+
+    def _unread(self, element: HtmlElement) -> bool:
+        if element.tag in _UNREAD:
+            return True
+        if element.tag in _CAPTIONS and element not in self.around_headline:
+            return True
+        return bool(
+            _COMMENTS.search(f"{element.get('id', '')} {element.get('class', '')}")
+        )
+
+    def in_teaser(self, element: HtmlElement, position: int) -> bool:
+        """Inside a teaser of another article: the element holds a linked heading (a card),
+        or a close container that does not hold the headline has one before it."""
+        start = self.starts.get(element, position)
+        end = self.ends.get(element, position)
+        lo, hi = bisect_left(self.linked, start), bisect_left(self.linked, end)
+        if lo < hi:
+            # the element itself, or a container opening with it, may be a linked heading
+            own = {element}
+            for ancestor in element.iterancestors():
+                if self.starts.get(ancestor) != start:
+                    break
+                own.add(ancestor)
+            if any(heading not in own for heading in self.linked_headings[lo:hi]):
+                return True
+        outer = None
+        for depth, ancestor in enumerate(element.iterancestors()):
+            if depth == _TEASER_DEPTH or ancestor in self.around_headline:
+                break
+            outer = ancestor
+        if outer is None:
+            return False
+        before = bisect_left(self.linked, position) - 1
+        return before >= 0 and self.linked[before] >= self.starts.get(outer, position)
 
 
 def _headline_element(tree: HtmlElement, titles: list[str]) -> HtmlElement | None:
@@ -486,28 +543,19 @@ def _title_key(text: str) -> str:
 _QUOTES = str.maketrans({"“": '"', "”": '"', "«": '"', "»": '"', "‘": "'", "’": "'"})
 
 
-def _byline(
-    lines: list[_Line],
-    starts: dict[HtmlElement, int],
-    headline: HtmlElement,
-    site_names: list[str],
-) -> list[str]:
+def _byline(page: _Reading, site_names: list[str]) -> list[str]:
     """The names in the byline nearest the headline: an element marked as the author's
     (class, id, itemprop or rel), a link to an author page, or a line that is just an
-    agency's name; after the headline first, then just above it. A byline under another
-    linked heading (a teaser of another article) is not this article's."""
-    first = starts[headline]
-    around_headline = set(headline.iterancestors())
+    agency's name; after the headline first, then just above it. Bylines in teasers of
+    other articles and photo credits ('Foto:' before the name) are not this article's."""
+    first, lines = page.starts[page.headline], page.lines
     candidates: list[tuple[int, list[str]]] = []
-    for element, start in starts.items():
-        if not first - _HEADER_LINES_BEFORE <= start < first + _HEADER_LINES_AFTER:
-            continue
+    for element, start in page.starts.items():
         if (
-            _is_byline_element(element)
-            and not (
-                start and _CREDIT.match(lines[start - 1].text)
-            )  # "Foto:" before it
-            and not _in_teaser(element, around_headline, starts)
+            first - _HEADER_LINES_BEFORE <= start < first + _HEADER_LINES_AFTER
+            and _is_byline_element(element)
+            and not (start and _CREDIT.match(lines[start - 1].text))
+            and not page.in_teaser(element, start)
             and (names := _element_names(element, site_names))
         ):
             candidates.append((start, names))
@@ -518,7 +566,7 @@ def _byline(
         if (
             len(text) <= 30
             and text.casefold().removeprefix("agencia ") in AGENCIES
-            and not _in_teaser(lines[index].element, around_headline, starts)
+            and not page.in_teaser(lines[index].element, index)
         ):
             candidates.append((index, [text]))
     # Outer elements come first at equal positions: a byline's container holds all its names.
@@ -526,25 +574,6 @@ def _byline(
     before = sorted((c for c in candidates if c[0] < first), key=lambda c: c[0])
     best = after[0] if after else (before[-1] if before else None)
     return best[1] if best else []
-
-
-def _in_teaser(
-    element: HtmlElement,
-    around_headline: set[HtmlElement],
-    starts: dict[HtmlElement, int],
-) -> bool:
-    """Inside a teaser of another article: a close container holds, before this element, a
-    linked heading, and does not hold this article's headline."""
-    if element.xpath(_LINKED_HEADINGS):
-        return True  # a card: its own heading links to another article
-    position = starts.get(element, 0)
-    for depth, ancestor in enumerate(element.iterancestors()):
-        if depth == _TEASER_DEPTH or ancestor in around_headline:
-            return False
-        linked = ancestor.xpath(_LINKED_HEADINGS)
-        if any(starts.get(heading, position) < position for heading in linked):
-            return True
-    return False
 
 
 def _is_byline_element(element: HtmlElement) -> bool:
