@@ -101,10 +101,13 @@ def extract(html: str | bytes, url: str, hints: ExtractHints | None = None) -> A
     """Extract one article from a page's HTML (bytes are decoded, gzip is unpacked).
 
     `published_at` comes from the first plausible source, named in `date_source`: "jsonld"
-    (datePublished), "meta" (article:published_time and kin), "htmldate" (its extensive
-    search), "page" (a written Spanish date in the page's date element), "feed"
+    (datePublished), "meta" (article:published_time and kin), "byline" (the date written
+    beside the headline or byline), "htmldate" (its extensive search), "page" (a written
+    Spanish date in the page's date element), "feed"
     (`hints.feed_date`), "url" (a date in the URL path); dates before 1990 or more than a
-    day ahead are skipped. Times without a zone are El Salvador time.
+    day ahead are skipped. Times without a zone are El Salvador time. `title_source` and
+    `author_source` say where the title ("headline", "jsonld", "meta", "feed", "html") and the
+    authors ("byline", "jsonld", "meta") came from.
 
     Raises `NoArticle` when the page is empty, binary, unparseable or has no article text.
     """
