@@ -162,14 +162,21 @@ def test_jsonld_wins_over_meta() -> None:
 @pytest.mark.parametrize(
     ("shown", "expected", "source"),
     [
+        # A date written near the headline is read before htmldate's generic search.
         (
             '<div class="fecha">Miércoles, 14 de febrero de 2024 - 10:30</div>',
             datetime(2024, 2, 14, 10, 30),
-            "htmldate",
+            "byline",
         ),
-        # htmldate reads only the year here; the written Spanish date of the date element wins.
         (
             '<p class="fecha">Publicado el 14 de febrero de 2024 a las 3:05 p. m.</p>',
+            datetime(2024, 2, 14, 15, 5),
+            "byline",
+        ),
+        # Far below a long article, only the page's date element and htmldate see it.
+        (
+            "".join(f"<p>{PARAGRAPHS[0] * 2}</p>" for _ in range(3))
+            + '<p class="fecha">Publicado el 14 de febrero de 2024 a las 3:05 p. m.</p>',
             datetime(2024, 2, 14, 15, 5),
             "page",
         ),

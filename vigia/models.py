@@ -89,6 +89,8 @@ class Article:
     modified_at: datetime | None = None
     crawled_at: datetime | None = None
     date_source: str | None = None
+    title_source: str | None = None  # "headline" (the page's heading), "jsonld", "meta", "feed", "html"
+    author_source: str | None = None  # "byline" (printed beside the headline), "jsonld", "meta"
     language: str | None = None
     word_count: int = 0
     violence_type: list[str] = field(default_factory=list)

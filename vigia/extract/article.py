@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from html import unescape as html_unescape
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -29,13 +30,23 @@ from vigia.errors import NoArticle
 from vigia.extract.body import body_paragraphs
 from vigia.extract.dates import (
     as_aware,
+    byline_date,
     date_from_url,
     first_plausible,
     parse_datetime,
     plausible,
+    shown_clock,
     spanish_date,
 )
-from vigia.extract.metadata import date_texts, read_page_meta
+from vigia.extract.metadata import (
+    PageHeader,
+    PageMeta,
+    clean_names,
+    date_texts,
+    is_site_name,
+    read_header,
+    read_page_meta,
+)
 from vigia.models import Article
 
 LOGGER = logging.getLogger(__name__)
@@ -54,7 +65,7 @@ _CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
 _MAX_CONTROL_SHARE = 0.02
 _RECORD_FIELDS = (
     "url", "canonical_url", "title", "lead", "text", "authors", "published_at", "modified_at",
-    "date_source", "language", "section", "tags", "image", "word_count",
+    "date_source", "title_source", "author_source", "language", "section", "tags", "image", "word_count",
 )  # fmt: skip
 _MIN_ARTICLE_WORDS = 15
 _CONTAINER_TAGS = re.compile(
@@ -95,10 +106,13 @@ def extract(html: str | bytes, url: str, hints: ExtractHints | None = None) -> A
     """Extract one article from a page's HTML (bytes are decoded, gzip is unpacked).
 
     `published_at` comes from the first plausible source, named in `date_source`: "jsonld"
-    (datePublished), "meta" (article:published_time and kin), "htmldate" (its extensive
-    search), "page" (a written Spanish date in the page's date element), "feed"
+    (datePublished), "meta" (article:published_time and kin), "byline" (the date written
+    beside the headline or byline), "htmldate" (its extensive search), "page" (a written
+    Spanish date in the page's date element), "feed"
     (`hints.feed_date`), "url" (a date in the URL path); dates before 1990 or more than a
-    day ahead are skipped. Times without a zone are El Salvador time.
+    day ahead are skipped. Times without a zone are El Salvador time. `title_source` and
+    `author_source` say where the title ("headline", "jsonld", "meta", "feed", "html") and the
+    authors ("byline", "jsonld", "meta") came from.
 
     Raises `NoArticle` when the page is empty, binary, unparseable or has no article text.
     """
@@ -185,11 +199,25 @@ def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
     meta = read_page_meta(tree, url)
     # trafilatura's `<meta>` reading (its full metadata pass costs as much again as the body).
     doc = examine_meta(tree)
-    title = meta.headline or (doc.title or "").strip() or (hints.feed_title or "").strip() or extract_title(tree) or ""
+    site_names = _site_names(tree, url, doc.sitename, doc.url)
+    declared_titles = [
+        (meta.headline, "jsonld"),
+        (doc.title or "", "meta"),
+        (hints.feed_title or "", "feed"),
+        (tree.findtext(".//title") or extract_title(tree) or "", "html"),
+    ]
+    header = read_header(tree, [t for t, _ in declared_titles], site_names)
+    title, title_source = _title(header, declared_titles, site_names)
     paragraphs = body_paragraphs(
         tree,
         url,
-        title=title,
+        # The body rules take the declared title, as before: the visible headline may be a
+        # line the page repeats in the body, and the body's boundaries stay as they were.
+        title=meta.headline
+        or (doc.title or "").strip()
+        or (hints.feed_title or "").strip()
+        or extract_title(tree)
+        or "",
         lead=meta.description or doc.description or "",
         jsonld_body=meta.article_body,
         body_xpath=hints.body_xpath,
@@ -199,9 +227,11 @@ def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
     if (words := sum(len(p.split()) for p in paragraphs)) < _MIN_ARTICLE_WORDS:
         raise NoArticle(f"too little text for an article ({words} words): a listing or an empty template")
     now = datetime.now(UTC)
+    shown = byline_date(header.text_after, header.text_before)
     published, date_source = first_plausible(
         [
             (meta.published_source or "jsonld", lambda: parse_datetime(meta.published)),
+            ("byline", lambda: shown),
             ("htmldate", lambda: _htmldate(tree, now)),
             (
                 "page",
@@ -212,6 +242,9 @@ def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
         ],
         now,
     )
+    if published and date_source in ("jsonld", "meta"):
+        published = shown_clock(published, shown)
+    authors, author_source = _authors(header, meta, site_names)
     modified = parse_datetime(meta.modified)
     if not plausible(modified, now) or (published and modified and modified < published):
         modified = None
@@ -225,15 +258,74 @@ def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
         title=title,
         lead=(meta.description or doc.description or "").strip() or paragraphs[0],
         text=text,
-        authors=meta.authors or _split_authors(doc.author),
+        authors=authors,
         tags=_unique(meta.tags or list(doc.tags or []), hints.keywords),
         image=_absolute(meta.image or doc.image, url),
         published_at=published,
         modified_at=modified,
         date_source=date_source,
+        title_source=title_source,
+        author_source=author_source,
         language=detect_language(f"{title}\n{text}", fallback=meta.lang),
     )
     return article.finalize()
+
+
+def _site_names(tree: HtmlElement, url: str, *declared: str | None) -> list[str]:
+    """What the outlet calls itself (og:site_name, application-name) and its host name:
+    never an author, and cut from titles."""
+    names = [d for d in declared[:1] if d]
+    names += tree.xpath("//meta[@name='application-name' or @property='og:site_name']/@content")
+    for link in (url, *declared[1:]):
+        host = (urlsplit(link or "").hostname or "").removeprefix("www.").removeprefix("m.")
+        if host:  # 'diario.elmundo.sv' → also 'elmundo', its longest label
+            names += [host, max(host.split("."), key=len)]
+    return list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+
+
+_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|»)\s+")
+
+
+def _title(header: PageHeader, declared: list[tuple[str, str]], site_names: list[str]) -> tuple[str, str | None]:
+    """The headline as the page shows it: the heading element that matches a declared title;
+    else the first declared title (JSON-LD, `<meta>`, feed, `<title>`) with the site's name
+    cut off and, if another declared title continues it (cut at a quote), that one."""
+    if header.headline:
+        return header.headline, "headline"
+    titles = [(t, source) for raw, source in declared if (t := _without_site(raw, site_names))]
+    if not titles:
+        return "", None
+    title, source = titles[0]
+    longer = [t for t, _ in titles if len(t) > len(title) and t.startswith(title)]
+    return (longer[0] if longer else title), source
+
+
+def _without_site(title: str, site_names: list[str]) -> str:
+    """'Diario HOY | Darán bendición…' → 'Darán bendición…'; a first or last part that is
+    the site's name goes, the rest stays whole."""
+    parts = _TITLE_SEPARATORS.split(html_unescape(" ".join(title.split())))
+    while len(parts) > 1 and is_site_name(parts[-1], site_names):
+        parts.pop()
+    while len(parts) > 1 and is_site_name(parts[0], site_names):
+        parts.pop(0)
+    return " - ".join(parts) if len(parts) > 1 else (parts[0] if parts else "")
+
+
+def _authors(header: PageHeader, meta: PageMeta, site_names: list[str]) -> tuple[list[str], str | None]:
+    """The byline printed beside the headline wins over the declared authors: it is the
+    credit readers see, while metadata often names a CMS account ('edilson.la.rosa'), the
+    uploading editor or the outlet. Declared names stand in when the page prints none; site
+    names and non-names are dropped from both."""
+    if header.byline:
+        return header.byline, "byline"
+    meta_authors = [name for value in meta.meta_authors for name in _split_authors(value)]
+    for source, raw in (("jsonld", meta.authors), ("meta", meta_authors)):
+        names = [
+            n for a in map(html_unescape, raw) if not is_site_name(a, site_names) for n in clean_names(a, site_names)
+        ]
+        if names:
+            return list(dict.fromkeys(names)), source
+    return [], None
 
 
 def _htmldate(tree: HtmlElement, now: datetime) -> datetime | None:

@@ -69,27 +69,95 @@ _MONTHS = {
     "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
     "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
 }  # fmt: skip
-# "14 de febrero de 2024", optionally followed by a time: "a las 10:30 a. m.", "- 16:05".
-_SPANISH_DATE = re.compile(
-    r"\b(\d{1,2})\s+de\s+(" + "|".join(_MONTHS) + r")\s+(?:de|del)\s+((?:19|20)\d\d)"
-    r"(?:[^\d]{1,12}?(\d{1,2}):(\d\d)(?:\s*([ap])\.?\s*m\b)?)?",
+_MONTH_NAMES = {
+    **_MONTHS,
+    **{name[:3]: number for name, number in _MONTHS.items()},
+    "sept": 9, "set": 9,
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+    "jan": 1, "feb": 2, "apr": 4, "aug": 8, "oct": 10, "dec": 12,
+}  # fmt: skip
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTH_NAMES, key=len, reverse=True)) + r")\.?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+_DAY = r"(?P<day>0?[1-9]|[12]\d|3[01])"
+_TIME = (
+    r"(?:[^\d\n]{1,14}?(?P<hour>[01]?\d|2[0-3])\s*[:hH]\s*(?P<minute>[0-5]\d)"
+    r"(?:\s*(?P<ampm>[ap])\.?\s*m\b\.?)?)?"
+)
+# The forms news pages print beside a byline: "Jueves, 21 de abril de 2022", "26, Abril, 2022",
+# "mayo 11, 2022", "6 May 2022 - 2:00 a. m.", "21/04/2022", "26.04.2022 22h03" …
+_SHOWN_DATES = [
+    re.compile(
+        rf"\b{_DAY}(?:\s*,)?\s+(?:de\s+)?{_MONTH}(?:\s*,)?\s+(?:de[l]?\s+)?{_YEAR}\b{_TIME}",
+        re.IGNORECASE,
+    ),
+    re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b{_TIME}", re.IGNORECASE),
+    re.compile(rf"(?<![\d/.-]){_DAY}([/.-])(?P<mon>0?[1-9]|1[0-2])\2{_YEAR}(?![\d/.-]){_TIME}"),
+]
+# A date announced as an update ("Actualizado el 19 abril 2022") stands in only when the page
+# shows no other date.
+_UPDATE_CUE = re.compile(
+    r"(actualiza|modifica|updated|editado)\w*(?:\s+(?:el|a|al|on|at))?\W{0,6}$",
     re.IGNORECASE,
 )
 
 
 def spanish_date(text: str) -> datetime | None:
-    """A written Spanish date ("Publicado el 14 de febrero de 2024 a las 3:30 p. m."), local time."""
-    match = _SPANISH_DATE.search(text)
-    if not match:
-        return None
-    day, month, year = int(match[1]), _MONTHS[match[2].lower()], int(match[3])
-    hour, minute = (int(match[4]), int(match[5])) if match[4] else (0, 0)
-    if match[6] and match[6].lower() == "p" and hour < 12:
+    """A written date ("Publicado el 14 de febrero de 2024 a las 3:30 p. m."), local time."""
+    return next((value for value, _ in shown_dates(text)), None)
+
+
+def shown_dates(text: str) -> list[tuple[datetime, bool]]:
+    """Every date written in the text, in the forms news pages print beside a byline, in
+    reading order, local time; each with whether the text announces it as an update."""
+    found = []
+    for pattern in _SHOWN_DATES:
+        for match in pattern.finditer(text):
+            if (value := _shown_value(match)) is not None:
+                cue = text[max(0, match.start() - 40) : match.start()]
+                found.append((match.start(), value, bool(_UPDATE_CUE.search(cue))))
+    return [(value, update) for _, value, update in sorted(found, key=lambda f: f[0])]
+
+
+def byline_date(after: str, before: str = "") -> datetime | None:
+    """The publication date a page writes beside its headline or byline: the first date
+    after the headline that is not announced as an update (an update date only when it is
+    the only one), else the last date just before the headline (some pages print it above)."""
+    dates = shown_dates(after)
+    published = [value for value, update in dates if not update]
+    if published or dates:
+        return (published or [dates[0][0]])[0]
+    earlier = shown_dates(before)
+    return earlier[-1][0] if earlier else None
+
+
+def shown_clock(structured: datetime, shown: datetime | None) -> datetime:
+    """A structured date labelled UTC whose clock time the page itself prints as its local
+    time was written in local time and mislabelled (a CMS without a time zone): read it as
+    local time. Any other structured date stays as it is."""
+    if shown is None or structured.utcoffset() != timedelta(0) or (shown.hour, shown.minute) == (0, 0):
+        return structured
+    same_clock = structured.replace(tzinfo=None, second=0, microsecond=0) == shown.replace(tzinfo=None)
+    return structured.replace(tzinfo=LOCAL_TZ) if same_clock else structured
+
+
+def _shown_value(match: re.Match[str]) -> datetime | None:
+    groups = match.groupdict()
+    month = int(groups["mon"]) if groups.get("mon") else _MONTH_NAMES[groups["month"].lower()]
+    hour, minute = (int(groups["hour"]), int(groups["minute"])) if groups["hour"] else (0, 0)
+    if groups["ampm"] and groups["ampm"].lower() == "p" and hour < 12:
         hour += 12
-    elif match[6] and match[6].lower() == "a" and hour == 12:
+    elif groups["ampm"] and groups["ampm"].lower() == "a" and hour == 12:
         hour = 0
     try:
-        return datetime(year, month, day, hour, minute, tzinfo=LOCAL_TZ)
+        return datetime(
+            int(groups["year"]),
+            month,
+            int(groups["day"]),
+            hour,
+            minute,
+            tzinfo=LOCAL_TZ,
+        )
     except ValueError:
         return None
 
