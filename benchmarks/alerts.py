@@ -1,11 +1,13 @@
 """Alerts benchmark: detection precision / recall of the shipped watchlists on a synthetic history
 with planted bursts, and the time of one `alerts run` over 50 watchlists (goal: under 5 s).
 
-    python benchmarks/alerts.py --articles 30000 --days 200 --port 9232
+    python benchmarks/alerts.py --articles 30000 --days 200                 # a dense local history
+    python benchmarks/alerts.py --generator synthetic --articles 200000    # issue 11's five years
 
-The history comes from :func:`synthetic_history` (this file). Issue 11's 200,000-article
-generator (``benchmarks/synthetic.py``, with planted bursts) can replace it: give it the same
-signature (articles, planted bursts as ``Burst`` rows) and pass ``--generator synthetic``.
+It uses the CLI's settings (VIGIA_HOME, VIGIA_ENGINE__*, the config file) on an index prefix of its
+own, dropped at the end. ``--generator local`` (:func:`synthetic_history`) plants a burst per
+watched type every ~5 weeks; ``--generator synthetic`` loads ``benchmarks/synthetic.py``'s corpus
+and scores the shipped watchlists against its planted bursts.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from synthetic import settings_with_prefix
+
 from vigia.alerts import backtest, run
 from vigia.alerts.backtest import Burst
 from vigia.alerts.watchlist import Watchlist, WatchlistFile, example_text
-from vigia.config import EngineSettings, IndexSettings, Settings
 from vigia.engine import local_engine
 from vigia.models import LOCAL_TZ, Article
 from vigia.store import Store
@@ -110,46 +113,58 @@ def fifty_watchlists(shipped: list[Watchlist]) -> list[Watchlist]:
     return out
 
 
+# The planted bursts of benchmarks/synthetic.py, and the shipped watchlist that should catch each.
+SYNTHETIC_WATCHLIST = {"desapariciones": "desaparecidos", "masacre": "masacre", "extorsión": "extorsion"}
+
+
+def synthetic_corpus(store: Store, articles: int, end: datetime) -> tuple[int, list[Burst]]:
+    """Issue 11's realistic five-year corpus (benchmarks/synthetic.py), loaded in a stream; its
+    planted bursts as backtest truth."""
+    import synthetic
+
+    corpus = synthetic.Corpus(articles, now=end)
+    loaded, _ = synthetic.load(store, corpus, progress_every=50_000)
+    truth = [Burst(SYNTHETIC_WATCHLIST[b.name], b.start, b.end) for b in corpus.bursts]
+    return loaded, truth
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=30_000)
-    parser.add_argument("--days", type=int, default=200)
-    parser.add_argument("--engine", default="elasticsearch", choices=["elasticsearch", "opensearch"])
-    parser.add_argument("--port", type=int, default=9232, help="Engine port (started when not running).")
-    parser.add_argument("--home", type=Path, default=Path(__file__).resolve().parent.parent / ".vigia-bench",
-                        help="Engine home (e.g. .vigia-test to reuse the test engines).")  # fmt: skip
+    parser.add_argument("--days", type=int, default=200, help="History length of the local generator.")
     parser.add_argument("--generator", default="local", choices=["local", "synthetic"],
-                        help="local: synthetic_history here; synthetic: benchmarks/synthetic.py (issue 11).")  # fmt: skip
+                        help="local: synthetic_history here (a planted burst per watched type every ~5 weeks); "
+                             "synthetic: benchmarks/synthetic.py (five years, issue 11's planted bursts).")  # fmt: skip
+    parser.add_argument("--prefix", default=f"bench{uuid.uuid4().hex[:8]}", help="Index prefix (dropped at the end).")
     args = parser.parse_args()
-    port = {"elasticsearch_port" if args.engine == "elasticsearch" else "opensearch_port": args.port}
-    settings = Settings(
-        home=args.home,
-        engine=EngineSettings(kind=args.engine, **port),  # type: ignore[arg-type]
-        index=IndexSettings(prefix=f"bench{uuid.uuid4().hex[:8]}"),
-    )
-    local_engine(settings).start()
+    # The CLI's settings (VIGIA_HOME, VIGIA_ENGINE__*, the config file), on an index prefix of its own.
+    settings = settings_with_prefix(args.prefix)
+    if not settings.engine.url:
+        local_engine(settings).start()
     store = Store(settings)
     store.init_indices()
     end = datetime.now(LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
     try:
+        t = time.perf_counter()
         if args.generator == "synthetic":
-            import synthetic  # issue 11's generator, once it offers planted bursts
-
-            articles, truth = synthetic.synthetic_history(args.articles, args.days, end)  # type: ignore[attr-defined]
+            loaded, truth = synthetic_corpus(store, args.articles, end)
+            days = round(365.25 * 5)
         else:
             articles, truth = synthetic_history(args.articles, args.days, end)
-        t = time.perf_counter()
-        store.upsert(articles)
-        store.refresh()
-        print(f"indexed {len(articles):,} articles over {args.days} days in {time.perf_counter() - t:.1f} s; "
+            store.upsert(articles)
+            store.refresh()
+            loaded, days = len(articles), args.days
+        print(f"indexed {loaded:,} articles over {days} days in {time.perf_counter() - t:.1f} s; "
               f"{len(truth)} planted bursts")  # fmt: skip
         shipped = [w for w in WatchlistFile(Path("example.yaml"), example_text()).valid()]
-        spikes = [w for w in shipped if w.mode == "spike" and w.name in set(BURST_WATCHLIST.values())]
+        watched = {b.watchlist for b in truth} | set(BURST_WATCHLIST.values())
+        spikes = [w for w in shipped if w.mode == "spike" and w.name in watched]
+        since = end - timedelta(days=days - 30)
         t = time.perf_counter()
-        result = backtest.backtest(store, spikes, end - timedelta(days=args.days - 30), end)
+        result = backtest.backtest(store, spikes, since, end)
         elapsed = time.perf_counter() - t
-        score = backtest.score(result, [b for b in truth if b.start >= end - timedelta(days=args.days - 30)])
-        print(f"backtest of {len(spikes)} default watchlists over {args.days - 30} days: {elapsed:.2f} s")
+        score = backtest.score(result, [b for b in truth if b.start >= since])
+        print(f"backtest of {len(spikes)} default watchlists over {days - 30} days: {elapsed:.2f} s")
         for line in score.lines():
             print("  " + line)
         fifty = fifty_watchlists(shipped)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import random
 import statistics
 import sys
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import Corpus, load, settings_with_prefix
 
 from vigia.models import LOCAL_TZ
+from vigia.search import export as exporter
 from vigia.search import results
 from vigia.search.query import Query
 from vigia.search.trends import trends
@@ -99,19 +101,10 @@ def our_trends(store: Store) -> None:
     trends(store, Query(since="260w"), interval="week", split_by="violence_type")
 
 
-def export_rows(store: Store, query: Query, out: Any, limit: int) -> int:
-    """Write up to ``limit`` matching articles as CSV rows to ``out``; the number written.
-    (The export module replaces this call once it lands: the rate is what it must match.)"""
-    writer = csv.writer(out)
-    writer.writerow(CSV_FIELDS)
-    rows = 0
-    for article in results.scan(store, query):
-        doc = article.to_doc()
-        writer.writerow([";".join(v) if isinstance(v := doc[f], list) else v for f in CSV_FIELDS])
-        rows += 1
-        if rows >= limit:
-            break
-    return rows
+def export_rows(store: Store, query: Query, out: IO[bytes], limit: int) -> int:
+    """``vigia export --format csv`` of up to ``limit`` matching articles into ``out``: every
+    column, formula guard included; the number of rows written."""
+    return exporter.write(itertools.islice(results.scan(store, query), limit), "csv", out)
 
 
 # -- raw engine requests, written by hand ----------------------------------------------------
@@ -284,12 +277,12 @@ def main() -> None:
         pair = [(trend_ours, lambda: our_trends(store)), (trend_raw, lambda: raw_trends(http, index))]
         for sink, call in pair if i % 2 == 0 else pair[::-1]:
             sink.append(timed(call))
-    with open("/dev/null", "w", newline="") as sink:
+    with open("/dev/null", "wb") as ours_sink, open("/dev/null", "w", newline="") as raw_sink:
         start = time.perf_counter()
-        rows_ours = export_rows(store, Query(), sink, args.export_rows)
+        rows_ours = export_rows(store, Query(), ours_sink, args.export_rows)
         rate_ours = rows_ours / (time.perf_counter() - start)
         start = time.perf_counter()
-        rows_raw = raw_export(http, index, sink, args.export_rows)
+        rows_raw = raw_export(http, index, raw_sink, args.export_rows)
         rate_raw = rows_raw / (time.perf_counter() - start)
     via_http = http_latencies(args.http, mix)
 

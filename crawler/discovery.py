@@ -8,7 +8,6 @@ They keep what Scrapy's own sitemap spider drops (``news:publication_date``, ``n
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from urllib.parse import urljoin
 import feedparser
 from lxml import etree, html
 
+from vigia.extract.inputs import decompress_capped
 from vigia.models import Link
 
 NS = {
@@ -24,25 +24,6 @@ NS = {
     "news": "http://www.google.com/schemas/sitemap-news/0.9",
 }
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
-_CHUNK = 64 * 1024
-
-
-class TooLarge(ValueError):
-    """A compressed discovery document expands past the crawl's size limit (a decompression bomb?)."""
-
-
-def gunzip_capped(body: bytes, max_bytes: int) -> bytes:
-    """Decompress gzip in bounded steps, stopping as soon as the output passes ``max_bytes``: a
-    few MB of ``gzip -9`` zeros expand to GBs, so the limit must hold while decompressing."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = bytearray()
-    pending = body
-    while pending and not inflater.eof:
-        out += inflater.decompress(pending, min(_CHUNK, max_bytes + 1 - len(out)))
-        if len(out) > max_bytes:
-            raise TooLarge(f"gzip body expands past {max_bytes} bytes (crawl.max_response_bytes)")
-        pending = inflater.unconsumed_tail
-    return bytes(out)
 
 
 @dataclass
@@ -91,9 +72,10 @@ def _struct_time(value: object) -> datetime | None:
 
 def parse_sitemap(body: bytes, max_bytes: int) -> Sitemap:
     """A sitemap, a sitemap index, or a Google News sitemap (gzip-compressed or not, expanding to
-    at most ``max_bytes``: :class:`TooLarge` otherwise)."""
+    at most ``max_bytes``: :class:`~vigia.extract.inputs.TooLarge` otherwise; ValueError when the
+    gzip data is corrupt)."""
     if body[:2] == b"\x1f\x8b":
-        body = gunzip_capped(body, max_bytes)
+        body = decompress_capped(body, max_bytes)
     root = etree.fromstring(body, parser=_XML_PARSER)
     result = Sitemap()
     if root is None:

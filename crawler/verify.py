@@ -190,16 +190,16 @@ def verify_discovery(fetcher: Fetcher, source: Source, discovery: Discovery) -> 
     return report
 
 
-def _links(kind: str, reply: _Response, source: Source, fetcher: Fetcher | None = None) -> tuple[list[Link], str]:
+def _links(kind: str, reply: _Response, source: Source, fetcher: Fetcher) -> tuple[list[Link], str]:
     """The links of a discovery document, and a note on what else it holds (a sitemap index's
     newest child sitemap is fetched with ``fetcher``: the only link verify follows)."""
     if kind == "feed":
         links = parse_feed(reply.body, reply.url)
         return links, "" if links or reply.body.lstrip()[:1] == b"<" else "not XML"
     if kind in ("sitemap", "news_sitemap"):
-        sitemap = parse_sitemap(reply.body)
+        sitemap = parse_sitemap(reply.body, fetcher.max_bytes)
         children = [c for c in sitemap.children if source.owns(c.url)]
-        if sitemap.links or not children or fetcher is None:
+        if sitemap.links or not children:
             return sitemap.links, ""
         newest = max(children, key=lambda c: (c.modified is not None, c.modified or 0, children.index(c)))
         child = fetcher.fetch(newest.url)  # one child, the newest: enough to see the article URLs
@@ -209,7 +209,7 @@ def _links(kind: str, reply: _Response, source: Source, fetcher: Fetcher | None 
                 f"sitemap index of {len(children)} sitemaps; its newest, {newest.url}, answered HTTP {child.status}",
             )
         return parse_sitemap(
-            child.body
+            child.body, fetcher.max_bytes
         ).links, f"sitemap index of {len(children)} sitemaps; links from the newest, {newest.url}"
     if kind == "wp_api":
         return parse_wp_posts(reply.body), ""

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from scrapy.http import HtmlResponse, Request, XmlResponse
 
-from crawler.discovery import TooLarge, parse_feed, parse_listing, parse_sitemap, parse_wp_posts
+from crawler.discovery import parse_feed, parse_listing, parse_sitemap, parse_wp_posts
 from crawler.middlewares import retry_after_seconds
 from crawler.records import RunStats, error_kind
 from crawler.registry import RegistryError, load_registry
@@ -20,6 +20,7 @@ from crawler.spiders.news import CrawlPlan, NewsSpider
 from crawler.testweb import documents
 from crawler.testweb.fixtures import Fixtures
 from crawler.testweb.server import TestWeb
+from vigia.extract.inputs import TooLarge
 from vigia.models import FetchedPage
 
 MAX_BYTES = 1_000_000
@@ -163,7 +164,7 @@ def test_a_gzip_sitemap_bomb_is_refused_with_bounded_memory() -> None:
     assert len(bomb) < MAX_BYTES  # under the download limit: only the expansion is too large
     tracemalloc.start()
     try:
-        with pytest.raises(TooLarge, match="expands past 1000000 bytes"):
+        with pytest.raises(TooLarge, match="more than the 1000000-byte page limit"):
             parse_sitemap(bomb, MAX_BYTES)
         peak = tracemalloc.get_traced_memory()[1]
     finally:

@@ -23,7 +23,6 @@ from twisted.python.failure import Failure
 from w3lib.url import safe_url_string
 
 from crawler.discovery import (
-    TooLarge,
     in_window,
     parse_feed,
     parse_listing,
@@ -33,6 +32,7 @@ from crawler.discovery import (
 from crawler.records import RunStats, error_kind
 from crawler.registry import Discovery, Registry, Source
 from vigia.config import CrawlSettings
+from vigia.extract.inputs import TooLarge
 from vigia.models import Article, FetchedPage, Link, doc_id
 
 if TYPE_CHECKING:
@@ -142,9 +142,10 @@ class NewsSpider(scrapy.Spider):
         source = self._source(response)
         try:
             sitemap = parse_sitemap(response.body, self.max_response_bytes)
-        except TooLarge as exc:
-            log.warning("skipped the sitemap %s (too_large): %s", response.url, exc)
-            self.run_stats.error(source.id, "too_large")
+        except ValueError as exc:  # a decompression bomb (TooLarge) or corrupt gzip
+            kind = "too_large" if isinstance(exc, TooLarge) else "bad_gzip"
+            log.warning("skipped the sitemap %s (%s): %s", response.url, kind, exc)
+            self.run_stats.error(source.id, kind)
             return
         for child in sitemap.children:
             newer = self.plan.since is None or child.modified is None or child.modified >= self.plan.since

@@ -440,6 +440,7 @@ class OpenSearchEngine(LocalEngine):
     def _prepare(self) -> None:
         self._classpath()
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.chmod(0o700)  # data and logs are this user's alone
 
     def _launch(self, log_file: Path) -> subprocess.Popen:
         heap = self.settings.engine.heap

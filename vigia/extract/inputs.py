@@ -64,9 +64,14 @@ def _read_file(ref: str, limit: int) -> bytes:
     return data
 
 
+class TooLarge(ValueError):
+    """Data that expands past its size limit (a decompression bomb?)."""
+
+
 def decompress_capped(data: bytes, limit: int) -> bytes:
     """Gzip ``data`` unpacked, streaming, never holding more than ``limit`` + 1 bytes of output:
-    a small compression bomb fails fast instead of filling memory. ValueError says why."""
+    a few MB of ``gzip -9`` zeros expand to GBs, so the limit holds while decompressing (crawled
+    sitemaps and local files alike). :class:`TooLarge` past the limit, ValueError when corrupt."""
     out = bytearray()
     rest = data
     while rest:
@@ -76,7 +81,7 @@ def decompress_capped(data: bytes, limit: int) -> bytes:
         except zlib.error as exc:
             raise ValueError(f"not a valid gzip file ({exc})") from exc
         if len(out) > limit:
-            raise ValueError(f"decompresses to more than the {limit}-byte page limit; raise {_LIMIT_SETTING}")
+            raise TooLarge(f"decompresses to more than the {limit}-byte page limit; raise {_LIMIT_SETTING}")
         if not unpacker.eof:
             raise ValueError("the gzip data is truncated")
         rest = unpacker.unused_data  # a further gzip member, if any
