@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from vigia.config import EngineKind, EngineSettings, IndexSettings, Settings
+from vigia.config import EngineKind, EngineSettings, IndexSettings, Settings, get_settings
 from vigia.engine import local_engine
 from vigia.store import Store
 
@@ -86,3 +86,21 @@ def shared() -> Path:
     if not SHARED.exists():
         pytest.skip(f"{SHARED} is absent: the shared corpora and benchmarks are needed for this test")
     return SHARED
+
+
+@pytest.fixture
+def cli_store(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """The test store, with the CLI's settings (environment) pointed at it: its engine, port,
+    home and index prefix, so `vigia …` commands run by a test read and write this store."""
+    point_cli_at(monkeypatch, store.settings)
+    yield store
+    get_settings.cache_clear()
+
+
+def point_cli_at(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    kind = settings.engine.kind
+    monkeypatch.setenv("VIGIA_INDEX__PREFIX", settings.index.prefix)
+    monkeypatch.setenv("VIGIA_HOME", str(settings.home))
+    monkeypatch.setenv("VIGIA_ENGINE__KIND", kind)
+    monkeypatch.setenv(f"VIGIA_ENGINE__{kind.upper()}_PORT", str(getattr(settings.engine, f"{kind}_port")))
+    get_settings.cache_clear()

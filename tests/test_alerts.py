@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from conftest import point_cli_at
 from typer.testing import CliRunner
 
 from vigia.alerts import backtest, detect, run, state
@@ -320,23 +321,11 @@ def test_a_rejected_recipient_is_recorded_and_the_others_still_get_it(
     outcome = {r.address: (r.status, r.error) for r in saved.recipients}
     assert outcome["a@example.org"] == ("sent", None)
     assert outcome["rechazo@example.org"][0] == "failed" and "550" in (outcome["rechazo@example.org"][1] or "")
-    _cli_env(monkeypatch, store.settings)
+    point_cli_at(monkeypatch, store.settings)
     listed = CliRunner().invoke(app, ["alerts", "history"], env={"COLUMNS": "250"})
     assert listed.exit_code == 0, listed.output
     assert "rechazo@example.org: failed (550 5.1.1 mailbox unavailable)" in listed.output
     assert "a@example.org: sent" in listed.output
-
-
-def _cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
-    from vigia.config import get_settings
-
-    monkeypatch.setenv("VIGIA_INDEX__PREFIX", settings.index.prefix)
-    monkeypatch.setenv("VIGIA_HOME", str(settings.home))
-    monkeypatch.setenv("VIGIA_ENGINE__KIND", settings.engine.kind)
-    port = f"{settings.engine.kind}_port"
-    monkeypatch.setenv(f"VIGIA_ENGINE__{port.upper()}", str(getattr(settings.engine, port)))
-    get_settings.cache_clear()
-    monkeypatch.setattr("vigia.config.get_settings", get_settings)
 
 
 # -- new and digest ----------------------------------------------------------------------------
@@ -436,7 +425,7 @@ def test_backtest_scores_planted_bursts(store: Store, tmp_path: Path, monkeypatc
     result = backtest.backtest(store, load_watchlists(watchlists), backtest.parse_day(since), end)
     score = backtest.score(result, backtest.read_truth(truth))
     assert score.recall == 1.0 and score.precision == 1.0, score.lines()
-    _cli_env(monkeypatch, store.settings)
+    point_cli_at(monkeypatch, store.settings)
     plot = tmp_path / "backtest.png"
     cli = CliRunner().invoke(
         app,

@@ -17,7 +17,6 @@ from test_store import synthetic
 from typer.testing import CliRunner
 
 from vigia.cli import app
-from vigia.config import get_settings
 from vigia.errors import InputError
 from vigia.models import Article
 from vigia.search import export, results
@@ -26,20 +25,6 @@ from vigia.store import Store
 
 BASE = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 HOSTILE_TITLE = '<script>alert("x")</script><img src=x onerror=alert(1)> Titular'
-
-
-@pytest.fixture
-def cli_env(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    """The CLI's settings pointed at the test store (its engine, port and index prefix)."""
-    settings = store.settings
-    monkeypatch.setenv("VIGIA_INDEX__PREFIX", settings.index.prefix)
-    monkeypatch.setenv("VIGIA_HOME", str(settings.home))
-    monkeypatch.setenv("VIGIA_ENGINE__KIND", settings.engine.kind)
-    port = f"{settings.engine.kind}_port"
-    monkeypatch.setenv(f"VIGIA_ENGINE__{port.upper()}", str(getattr(settings.engine, port)))
-    get_settings.cache_clear()
-    yield store
-    get_settings.cache_clear()
 
 
 def bulk(n: int) -> Iterator[Article]:
@@ -167,9 +152,9 @@ def test_csv_cells_are_guarded_and_hostile_text_stays_literal() -> None:
         export.check_format("xlsx")
 
 
-def test_cli_export_writes_through_a_temporary_file(cli_env: Store, tmp_path: Path) -> None:
-    cli_env.upsert(synthetic(i) for i in range(30))
-    cli_env.refresh()
+def test_cli_export_writes_through_a_temporary_file(cli_store: Store, tmp_path: Path) -> None:
+    cli_store.upsert(synthetic(i) for i in range(30))
+    cli_store.refresh()
     out = tmp_path / "arrests.jsonl"
     result = CliRunner().invoke(app, ["export", "extorsión", "--type", "arrest", "--format", "jsonl", "-o", str(out)])
     assert result.exit_code == 0, result.output

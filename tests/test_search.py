@@ -179,29 +179,16 @@ def test_trends_normalised_share_of_the_same_outlets(store: Store) -> None:
     assert share.baseline == [6] and share.series["total"] == [pytest.approx(3 / 6)]
 
 
-def test_cli_search_shows_hostile_text_literally(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_search_shows_hostile_text_literally(cli_store: Store) -> None:
+    store = cli_store
     hostile = dataclasses.replace(
         synthetic(5, text="Texto con </mark> y [bold]marcas[/x] <script>alert(1)</script> y extorsión."),
         title="[red]Titular[/] </mark>",
     ).finalize()
     store.upsert([hostile])
     store.refresh()
-    settings = store.settings
-    monkeypatch.setenv("VIGIA_INDEX__PREFIX", settings.index.prefix)
-    monkeypatch.setenv("VIGIA_HOME", str(settings.home))
-    monkeypatch.setenv("VIGIA_ENGINE__KIND", settings.engine.kind)
-    monkeypatch.setenv(
-        f"VIGIA_ENGINE__{settings.engine.kind.upper()}_PORT",
-        str(getattr(settings.engine, f"{settings.engine.kind}_port")),
-    )
-    from vigia.config import get_settings
-
-    get_settings.cache_clear()
-    try:
-        table = CliRunner().invoke(app, ["search", "extorsión", "--facets"], env={"COLUMNS": "400"})
-        as_json = CliRunner().invoke(app, ["search", "extorsión", "--json"])
-    finally:
-        get_settings.cache_clear()
+    table = CliRunner().invoke(app, ["search", "extorsión", "--facets"], env={"COLUMNS": "400"})
+    as_json = CliRunner().invoke(app, ["search", "extorsión", "--json"])
     assert table.exit_code == 0, table.output
     assert "[red]Titular[/] </mark>" in table.output and "</mark>" in table.output
     assert as_json.exit_code == 0 and "[bold]marcas[/x]" in as_json.output

@@ -15,7 +15,6 @@ from typer.testing import CliRunner, Result
 
 from vigia.cli import app
 from vigia.cli.trends import SPLITS
-from vigia.config import get_settings
 from vigia.models import LOCAL_TZ, Article
 from vigia.search import request
 from vigia.store import Store
@@ -60,23 +59,15 @@ def fixture_articles() -> list[Article]:
 
 
 @pytest.fixture
-def cli(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[callable]:
+def cli(cli_store: Store) -> Iterator[callable]:
     """Runs `vigia trends …` against the test store's engine and prefix."""
-    store.upsert(fixture_articles())
-    store.refresh()
-    settings = store.settings
-    kind = settings.engine.kind
-    monkeypatch.setenv("VIGIA_INDEX__PREFIX", settings.index.prefix)
-    monkeypatch.setenv("VIGIA_HOME", str(settings.home))
-    monkeypatch.setenv("VIGIA_ENGINE__KIND", kind)
-    monkeypatch.setenv(f"VIGIA_ENGINE__{kind.upper()}_PORT", str(getattr(settings.engine, f"{kind}_port")))
-    get_settings.cache_clear()
+    cli_store.upsert(fixture_articles())
+    cli_store.refresh()
 
     def run(*args: str) -> Result:
         return CliRunner().invoke(app, ["trends", *args], env={"COLUMNS": "200"})
 
     yield run
-    get_settings.cache_clear()
 
 
 def parse_csv(result: Result) -> dict[str, list[str]]:
