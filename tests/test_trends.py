@@ -128,7 +128,7 @@ def test_plot_writes_a_real_chart_titled_with_the_query(cli, tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     text = svg.read_text(encoding="utf-8")
     assert text.lstrip().startswith("<?xml") and "<svg" in text
-    assert "Artículos por semana, por medio" in text and "type: homicide" in text
+    assert "Artículos por semana, por medio" in text and "tipo de violencia: Homicidio" in text
     assert "laprensagrafica" in text and "elfaro" in text  # the legend
     assert parse_csv(result)["bucket"] == WEEKS  # the data still goes to stdout
     assert cli(*MARCH, "--stories", "--plot", str(png)).exit_code == 0

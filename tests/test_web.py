@@ -157,7 +157,7 @@ def test_article_trends_departments_and_outlets(client: TestClient) -> None:
     assert trends.status_code == 200 and 'id="trend-chart"' in trends.text
     chart = client.get("/tendencias.svg", params={"q": "pandilleros", "interval": "day", "split": "violence_type"})
     assert chart.headers["content-type"].startswith("image/svg+xml") and "<svg" in chart.text
-    assert "homicide" in chart.text
+    assert "Homicidio" in chart.text  # the legend names types in Spanish
     departments = client.get("/departamentos", params={"q": "pandilleros"})
     rows = departments.text.split('<th scope="row">')[1:]
     assert len(rows) == 4 and all('<rect width="' in r for r in rows)

@@ -5,6 +5,7 @@ dates in El Salvador time."""
 from __future__ import annotations
 
 import io
+import re
 import textwrap
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -17,11 +18,33 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
 from vigia.errors import InputError
+from vigia.search.labels import label as label_of
 from vigia.search.trends import Trend
 
 Format = Literal["png", "svg"]
 _INTERVAL_WORDS = {"day": "día", "week": "semana", "month": "mes"}
-_SPLIT_WORDS = {"violence_type": "tipo de violencia", "actor": "actor", "source": "medio", "department": "departamento"}
+_MONTHS = dict(
+    zip(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+        ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"],
+        strict=True,
+    )
+)
+_MONTH = re.compile(r"\b(" + "|".join(_MONTHS) + r")\b")
+
+
+class _SpanishDates(mdates.ConciseDateFormatter):
+    """Matplotlib's concise date ticks with Spanish month names (whatever the process locale)."""
+
+    def format_ticks(self, values: list[float]) -> list[str]:
+        return [_spanish(tick) for tick in super().format_ticks(values)]
+
+    def get_offset(self) -> str:
+        return _spanish(super().get_offset())
+
+
+def _spanish(text: str) -> str:
+    return _MONTH.sub(lambda m: _MONTHS[m[1]], text)
 
 
 def plot_trend(
@@ -39,7 +62,7 @@ def plot_trend(
     figure, axes = plt.subplots(figsize=size, layout="constrained")
     try:
         for name, values in trend.series.items():
-            label = "total" if name == "total" else name
+            label = "total" if name == "total" else label_of(name, trend.split_by or "")
             axes.plot(trend.buckets, [v * 100 for v in values] if trend.normalized else values, marker=".", label=label)
         what = "artículos" if trend.unit == "articles" else "historias"
         per = _INTERVAL_WORDS[trend.interval]
@@ -48,13 +71,11 @@ def plot_trend(
         )
         axes.set_xlabel("fecha (hora de El Salvador)")
         axes.xaxis.set_major_formatter(
-            mdates.ConciseDateFormatter(
-                axes.xaxis.get_major_locator(), tz=trend.buckets[0].tzinfo if trend.buckets else None
-            )
+            _SpanishDates(axes.xaxis.get_major_locator(), tz=trend.buckets[0].tzinfo if trend.buckets else None)
         )
         axes.set_ylim(bottom=0)
         axes.grid(alpha=0.3)
-        split = f", por {_SPLIT_WORDS.get(trend.split_by, trend.split_by)}" if trend.split_by else ""
+        split = f", por {label_of(trend.split_by, 'fields').lower()}" if trend.split_by else ""
         share = " (% de los mismos medios)" if trend.normalized else ""
         title = title or f"{what.capitalize()} por {per}{split}{share}: {trend.query.describe()}"
         axes.set_title(textwrap.fill(title, width=int(size[0] * 13)), fontsize=10, loc="left")

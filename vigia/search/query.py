@@ -21,6 +21,7 @@ from classifiers.places import gazetteer
 from classifiers.taxonomy import load_taxonomy
 from vigia.errors import InputError
 from vigia.models import LOCAL_TZ
+from vigia.search.labels import label, labels
 
 Sort = Literal["date", "relevance"]
 _RELATIVE = re.compile(r"^(\d{1,5})([hdw])$")
@@ -176,9 +177,10 @@ class Query:
     def describe(self) -> str:
         """The query in words, for titles of charts, feeds and e-mails."""
         parts = [f"«{self.text}»"] if self.text else []
-        for name, param, _ in FILTERS:
-            if getattr(self, name):
-                parts.append(f"{param}: {', '.join(getattr(self, name))}")
+        for name, _, _ in FILTERS:
+            if values := getattr(self, name):
+                field = label(name, "fields").lower() if name in labels()["fields"] else name
+                parts.append(f"{field}: {', '.join(label(v, name) for v in values)}")
         if self.in_el_salvador is not None:
             parts.append("en El Salvador" if self.in_el_salvador else "fuera de El Salvador")
         if self.since or self.until:

@@ -13,14 +13,11 @@ import logging
 import secrets
 import time
 from datetime import datetime
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
-import yaml
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -35,6 +32,7 @@ from vigia.config import Settings
 from vigia.errors import InputError, StoreError, VigiaError
 from vigia.models import LOCAL_TZ, doc_id
 from vigia.search import export, results
+from vigia.search.labels import label, labels
 from vigia.search.plot import trend_svg
 from vigia.search.query import Query
 from vigia.search.trends import trends
@@ -57,16 +55,6 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
 }
-
-
-@lru_cache(maxsize=1)
-def labels() -> dict[str, dict[str, str]]:
-    """Spanish names of taxonomy ids and fields (``labels.yaml``)."""
-    return yaml.safe_load(resources.files("vigia.web").joinpath("labels.yaml").read_text(encoding="utf-8"))
-
-
-def label(value: str, field: str) -> str:
-    return labels().get(field, {}).get(value, value)
 
 
 def local(value: datetime | str | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
