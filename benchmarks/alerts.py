@@ -113,8 +113,9 @@ def fifty_watchlists(shipped: list[Watchlist]) -> list[Watchlist]:
     return out
 
 
-# The planted bursts of benchmarks/synthetic.py, and the shipped watchlist that should catch each.
-SYNTHETIC_WATCHLIST = {"desapariciones": "desaparecidos", "masacre": "masacre", "extorsión": "extorsion"}
+# The planted bursts of benchmarks/synthetic.py, and the shipped watchlist that should catch each
+# (the synthetic massacre's texts never say "masacre": the type-based homicide watchlist is the test).
+SYNTHETIC_WATCHLIST = {"desapariciones": "desaparecidos", "masacre": "homicidios", "extorsión": "extorsion"}
 
 
 def synthetic_corpus(store: Store, articles: int, end: datetime) -> tuple[int, list[Burst]]:

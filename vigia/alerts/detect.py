@@ -75,21 +75,32 @@ def volume_query(query: Query) -> Query:
     return Query(source=query.source)
 
 
+# Windows per request: a long backtest asks in spans, so that per-window story counts
+# (cardinality aggregations) stay far below the engine's request memory limit.
+WINDOWS_PER_REQUEST = 400
+
+
 def fetch_counts(store: Store, watchlist: Watchlist, start: datetime, end: datetime) -> Counts:
     """Story counts per window of the watchlist's window length over [start, end) (end-aligned)."""
     rule = watchlist.spike
-    body = request.windows_body(watchlist.search, volume_query(watchlist.search), start, end, rule.window)
-    buckets = store.search_raw("articles", body)["aggregations"]["windows"]["buckets"]
     step = timedelta(hours=rule.window)
-    ends, match, volume = [], [], []
-    for bucket in buckets:
-        bucket_end = datetime.fromtimestamp(bucket["key"] / 1000, tz=end.tzinfo) + step
-        if bucket_end <= start or bucket_end > end:
-            continue
-        ends.append(bucket_end)
-        match.append(int(bucket["match"]["stories"]["value"]))
-        volume.append(int(bucket["volume"]["value"]))
-    return Counts(ends, match, volume)
+    counts = Counts([], [], [])
+    span_end = end
+    spans = []
+    while span_end > start:  # newest span first; every span ends on a window boundary
+        span_start = max(start, span_end - step * WINDOWS_PER_REQUEST)
+        spans.append((span_start, span_end))
+        span_end = span_start
+    for span_start, span_end in reversed(spans):
+        body = request.windows_body(watchlist.search, volume_query(watchlist.search), span_start, span_end, rule.window)
+        for bucket in store.search_raw("articles", body)["aggregations"]["windows"]["buckets"]:
+            bucket_end = datetime.fromtimestamp(bucket["key"] / 1000, tz=end.tzinfo) + step
+            if bucket_end <= span_start or bucket_end > span_end:
+                continue
+            counts.ends.append(bucket_end)
+            counts.match.append(int(bucket["match"]["stories"]["value"]))
+            counts.volume.append(int(bucket["volume"]["value"]))
+    return counts
 
 
 def history_start(rule: SpikeRule, end: datetime) -> datetime:
