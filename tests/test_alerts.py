@@ -437,3 +437,18 @@ def test_backtest_scores_planted_bursts(store: Store, tmp_path: Path, monkeypatc
     assert "4 alerts would have fired" in cli.output
     assert "overall: precision 1.00, recall 1.00" in cli.output
     assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_long_ranges_are_counted_in_spans_without_gaps_or_repeats(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A five-year backtest asked for every window at once and hit the engine's memory limit;
+    the counts are now asked in spans, and must join up exactly."""
+    end = NOW.replace(minute=0)
+    load(store, steady(end, 12, match=[k % 4 for k in range(12)], other=3))
+    whole = detect.fetch_counts(store, watch(), end - timedelta(days=14), end)
+    monkeypatch.setattr(detect, "WINDOWS_PER_REQUEST", 5)  # 14 windows: spans of 5, 5 and 4
+    spans = detect.fetch_counts(store, watch(), end - timedelta(days=14), end)
+    assert len(whole.ends) == 14 and spans == whole
+    assert sorted(set(spans.ends)) == spans.ends
+    assert sum(spans.match) == sum(k % 4 for k in range(12))
