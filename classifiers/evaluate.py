@@ -101,16 +101,19 @@ def render(reports: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
 
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="Dev-set evaluation (shared/tools/score_labels.py metric)")
     columns = ["violence_type micro-F1", "violence_type P", "actor micro-F1", "department micro-F1", "macro-F1"]
-    table.add_column("model")
+    table.add_column("model", overflow="fold")
     table.add_column("dev set")
     for column in columns:
         table.add_column(column, justify="right")
     for model, per_set in reports.items():
         for dev_set, report in per_set.items():
-            table.add_row(model, dev_set, *(f"{v:.3f}" for v in summary_row(report).values()))
+            # Variant names hold brackets ("[onnx int8, chunks, …]"): plain Text, never rich markup,
+            # or the variant part vanishes and every row reads "fine-tuned-top-layers".
+            table.add_row(Text(model), Text(dev_set), *(f"{v:.3f}" for v in summary_row(report).values()))
     buffer = StringIO()
     Console(file=buffer, width=140).print(table)
     return buffer.getvalue()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import classifiers.loader as loader
 from classifiers.batch import classify_file, load_gold, read_classify_input
 from classifiers.corpora import DEV_CORPORA, default_shared_dir, load_dev
-from classifiers.evaluate import evaluate_tagger, score, tags_to_labels
+from classifiers.evaluate import evaluate_tagger, render, score, tags_to_labels
 from classifiers.keywords import KeywordTagger
 from vigia.cli import app
 from vigia.config import Settings
@@ -126,6 +126,20 @@ def test_score_follows_the_product_owners_definitions() -> None:
     assert report["actor"]["micro_f1"] == 0.0
     assert report["department"]["micro_p"] == 0.5  # only article a reports violence
     assert report["violence_type"]["macro_f1"] == 0.0  # no label has 5 gold examples
+
+
+def test_the_training_comparison_names_every_variant() -> None:
+    """`vigia train` printed a dozen rows all named "fine-tuned-top-layers": the bracketed variant
+    part was read as rich markup and vanished."""
+    gold = {"a": {"violence_type": ["homicide"], "actor": [], "department": ["La Paz"]}}
+    report = score(gold, gold)
+    variants = [
+        f"fine-tuned-top-layers [onnx int8, {w}, keyword weight {k}]" for w in ("head", "chunks") for k in (0.0, 0.5)
+    ]
+    table = render({name: {"sv-news-2024": report} for name in variants})  # long names fold over lines
+    assert table.count("fine-tuned-top-layers [onnx") == 4
+    assert table.count("head,") == table.count("chunks,") == 2
+    assert table.count("0.0]") == table.count("0.5]") == 2
 
 
 @needs_shared
