@@ -113,13 +113,8 @@ def backtest(store: Store, watchlists: list[Watchlist], since: datetime, until: 
             expected_series.append(decision.expected)
             if not decision.fire:
                 continue
-            if last is not None:
-                since_last = end - last.window_end
-                if since_last < timedelta(hours=rule.cooldown):
-                    continue
-                episode = since_last < timedelta(hours=rule.cooldown + rule.window)
-                if episode and decision.count < last.count * rule.rise:
-                    continue
+            if last is not None and detect.held_back(rule, end, decision.count, last.window_end, last.count):
+                continue
             last = Fire(watchlist.name, decision.window_start, end, decision.count, decision.expected,
                         decision.ratio, decision.p_value)  # fmt: skip
             result.fires.append(last)

@@ -103,6 +103,19 @@ def fetch_counts(store: Store, watchlist: Watchlist, start: datetime, end: datet
     return counts
 
 
+def held_back(rule: SpikeRule, end: datetime, count: int, last_end: datetime, last_count: float) -> str | None:
+    """Why a firing window ending at ``end`` stays quiet after the last alert (which ended at
+    ``last_end`` with ``last_count``): in its cooldown, or still high without rising by ``rise``
+    within the same episode. None when it may alert. Live runs and backtests share this rule."""
+    since_last = end - last_end
+    if since_last < timedelta(hours=rule.cooldown):
+        return f"cooldown: alerted {since_last} ago"
+    episode = since_last < timedelta(hours=rule.cooldown + rule.window)
+    if episode and count < last_count * rule.rise:
+        return f"still high but not rising: {count} vs {last_count:g} at the last alert (needs ×{rule.rise})"
+    return None
+
+
 def history_start(rule: SpikeRule, end: datetime) -> datetime:
     """Where the windows needed to judge the window ending at ``end`` begin (on a window boundary)."""
     windows = math.ceil(24 * rule.baseline_days / rule.window) + 1

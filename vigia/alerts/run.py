@@ -75,18 +75,9 @@ def spike_alert(store: Store, settings: Settings, watchlist: Watchlist, now: dat
     if not decision.fire:
         return None
     last = state.last_alert(store, watchlist.name, "spike")
-    if last is not None:
-        since_last = end - last.window_end
-        if since_last < timedelta(hours=rule.cooldown):
-            report.decisions[watchlist.name] = f"cooldown: alerted {since_last} ago ({decision.reason})"
-            return None
-        episode = since_last < timedelta(hours=rule.cooldown + rule.window)
-        if episode and decision.count < last.count * rule.rise:
-            report.decisions[watchlist.name] = (
-                f"still high but not rising: {decision.count} vs {last.count:g} at the last alert "
-                f"(needs ×{rule.rise}) — {decision.reason}"
-            )
-            return None
+    if last is not None and (why := detect.held_back(rule, end, decision.count, last.window_end, last.count)):
+        report.decisions[watchlist.name] = f"{why} ({decision.reason})"
+        return None
     alert = _new(watchlist, "spike", decision.window_start, end, now, settings)
     alert.count, alert.baseline, alert.ratio, alert.p_value = (
         decision.count, decision.expected, decision.ratio, decision.p_value,

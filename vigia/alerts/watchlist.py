@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
@@ -50,6 +50,10 @@ def parse_hours(value: str | int) -> int:
     return hours
 
 
+# A duration in whole hours, written 6h, 24h, 7d or as a number.
+Hours = Annotated[int, BeforeValidator(parse_hours)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -57,7 +61,7 @@ class _Strict(BaseModel):
 class SpikeRule(_Strict):
     """When a rise is worth an e-mail. Defaults are conservative: a monitor mutes noisy alerts."""
 
-    window: int = Field(default=24, description="Hours counted now (6h, 24h …).")
+    window: Hours = Field(default=24, description="Hours counted now (6h, 24h …).")
     baseline_days: int = Field(default=28, ge=1, le=365, description="Days before the window forming the baseline.")
     same_weekday: bool = Field(default=False, description="Baseline only from the same weekday and hour.")
     same_hour: bool = Field(default=False, description="Baseline only from the same hour of the day.")
@@ -77,15 +81,10 @@ class SpikeRule(_Strict):
     )
     normalize: bool = Field(default=True, description="Scale the baseline by the total volume of the same outlets.")
     min_baseline_windows: int = Field(default=4, ge=1, description="Warm-up: baseline windows with data needed.")
-    cooldown: int = Field(default=24, description="Hours after an alert during which the watchlist stays quiet.")
+    cooldown: Hours = Field(default=24, description="Hours after an alert during which the watchlist stays quiet.")
     rise: float = Field(
         default=1.5, ge=1.0, description="Within an episode, re-alert only when the count grew by this factor."
     )
-
-    @field_validator("window", "cooldown", mode="before")
-    @classmethod
-    def _hours(cls, value: Any) -> int:
-        return parse_hours(value)
 
     @model_validator(mode="after")
     def _period(self) -> SpikeRule:
@@ -115,13 +114,8 @@ class DigestRule(_Strict):
 
 
 class NewRule(_Strict):
-    lookback: int = Field(default=48, description="Hours back a story may be published and still count as new.")
+    lookback: Hours = Field(default=48, description="Hours back a story may be published and still count as new.")
     max_stories: int = Field(default=50, ge=1, le=200)
-
-    @field_validator("lookback", mode="before")
-    @classmethod
-    def _hours(cls, value: Any) -> int:
-        return parse_hours(value)
 
 
 class Watchlist(_Strict):
