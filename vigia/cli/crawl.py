@@ -132,7 +132,8 @@ def sources_status(
 def sources_check(urls: list[str] = typer.Argument(..., metavar="URL", help="Article or page URLs.")) -> None:
     """Which outlet and article pattern each URL falls under (or why none), with the canonical
     URL and document id it is stored under; exit 1 when any URL is not an article."""
-    checks = [load_registry().check(url) for url in urls]
+    registry = load_registry()
+    checks = [registry.check(url) for url in urls]
     for c in checks:
         typer.echo(json.dumps(asdict(c) | {"is_article": c.is_article}, ensure_ascii=False))
     raise typer.Exit(0 if all(c.is_article for c in checks) else 1)

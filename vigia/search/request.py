@@ -20,6 +20,15 @@ FACETS = {"violence_type": 20, "actor": 20, "department": 20, "source": 60, "lan
 # Calendar intervals of the engine's date histogram, by the names users give.
 INTERVALS = {"day": "day", "week": "week", "month": "month"}
 SPLITS = ("violence_type", "actor", "source", "department")
+# What a result shows of another outlet's copy of its story.
+COPY_FIELDS = ["url", "source", "source_name", "title", "published_at"]
+# The first and last match of a query (the date range a page shows, the range a trend fills).
+EXTENT_AGGS = {"first": {"min": {"field": "published_at"}}, "last": {"max": {"field": "published_at"}}}
+
+
+def story_count() -> dict[str, Any]:
+    """Distinct stories (copies of one story collapsed): exact up to 10,000 per bucket."""
+    return {"cardinality": {"field": "story_cluster", "precision_threshold": 10000}}
 
 
 def query_clause(query: Query, now: datetime | None = None) -> dict[str, Any]:
@@ -78,10 +87,10 @@ def search_body(
                 "name": "copies",
                 "size": copies,
                 "sort": DATE_ORDER,
-                "_source": ["url", "source", "source_name", "title", "published_at"],
+                "_source": COPY_FIELDS,
             },
         }
-        body["aggs"] = {"stories": {"cardinality": {"field": "story_cluster"}}}
+        body["aggs"] = {"stories": story_count()}
         body["from"] = offset
     elif search_after:
         body["search_after"] = search_after
@@ -93,9 +102,21 @@ def search_body(
 def facets_body(query: Query, now: datetime | None = None) -> dict[str, Any]:
     """Counts per value of each facet field for the query, plus the date range it covers."""
     aggs: dict[str, Any] = {name: {"terms": {"field": name, "size": size}} for name, size in FACETS.items()}
-    aggs["first"] = {"min": {"field": "published_at"}}
-    aggs["last"] = {"max": {"field": "published_at"}}
-    return {"query": query_clause(query, now), "size": 0, "aggs": aggs, "track_total_hits": True}
+    return {"query": query_clause(query, now), "size": 0, "aggs": {**aggs, **EXTENT_AGGS}, "track_total_hits": True}
+
+
+def extent_body(query: Query, now: datetime | None = None) -> dict[str, Any]:
+    return {"query": query_clause(query, now), "size": 0, "aggs": EXTENT_AGGS}
+
+
+def copies_body(story_cluster: str, size: int = 50) -> dict[str, Any]:
+    """Every outlet's copy of one story, newest first."""
+    return {
+        "query": {"bool": {"filter": [{"term": {"story_cluster": story_cluster}}]}},
+        "size": size,
+        "sort": DATE_ORDER,
+        "_source": COPY_FIELDS,
+    }
 
 
 def histogram_body(
@@ -122,7 +143,7 @@ def histogram_body(
             "min": extended[0].isoformat(),
             "max": extended[1].isoformat(),
         }
-    count = {"stories": {"cardinality": {"field": "story_cluster", "precision_threshold": 10000}}} if stories else {}
+    count = {"stories": story_count()} if stories else {}
     if split_by:
         histogram["aggs"] = {"split": {"terms": {"field": split_by, "size": split_size}, "aggs": count}}
     elif count:
@@ -143,11 +164,8 @@ def windows_body(
     the histogram runs over the volume and the watchlist's query is a filter inside it."""
     step_ms = window_hours * 3_600_000
     end_ms = int(end.timestamp() * 1000)
-    stories = {"cardinality": {"field": "story_cluster", "precision_threshold": 10000}}
-    volume_clause = query_clause(volume.replace(since=None, until=None), now)
-    volume_clause["bool"]["filter"].append(
-        {"range": {"published_at": {"gte": start.isoformat(), "lt": end.isoformat()}}}
-    )
+    stories = story_count()
+    volume_clause = window_clause(volume, start, end, now)
     match = query_clause(query.replace(since=None, until=None), now)
     return {
         "query": volume_clause,
@@ -167,11 +185,17 @@ def windows_body(
     }
 
 
+def window_clause(query: Query, start: datetime, end: datetime, now: datetime | None = None) -> dict[str, Any]:
+    """The query over [start, end), whatever dates it carries itself (alerts judge windows)."""
+    clause = query_clause(query.replace(since=None, until=None), now)
+    clause["bool"]["filter"].append({"range": {"published_at": {"gte": start.isoformat(), "lt": end.isoformat()}}})
+    return clause
+
+
 def stories_body(query: Query, start: datetime, end: datetime, exclude: list[str], size: int) -> dict[str, Any]:
     """Distinct stories matching ``query`` published in [start, end), newest first, leaving out
     stories already delivered (``exclude``): what `new` and `digest` alerts list."""
-    clause = query_clause(query.replace(since=None, until=None))
-    clause["bool"]["filter"].append({"range": {"published_at": {"gte": start.isoformat(), "lt": end.isoformat()}}})
+    clause = window_clause(query, start, end)
     if exclude:
         clause["bool"]["must_not"] = [{"terms": {"story_cluster": exclude}}]
     return {
@@ -179,7 +203,7 @@ def stories_body(query: Query, start: datetime, end: datetime, exclude: list[str
         "size": size,
         "sort": list(DATE_ORDER),
         "collapse": {"field": "story_cluster"},
-        "aggs": {"stories": {"cardinality": {"field": "story_cluster"}}},
+        "aggs": {"stories": story_count()},
     }
 
 

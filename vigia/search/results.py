@@ -107,13 +107,8 @@ def article(store: Store, article_id: str) -> tuple[Article, list[Copy]] | None:
     art = found[0]
     copies: list[Copy] = []
     if art.story_cluster:
-        body = {
-            "query": {"bool": {"filter": [{"term": {"story_cluster": art.story_cluster}}]}},
-            "size": 50,
-            "sort": request.DATE_ORDER,
-            "_source": ["url", "source", "source_name", "title", "published_at"],
-        }
-        copies = [_copy(h["_source"]) for h in store.search_raw("articles", body)["hits"]["hits"]]
+        hits = store.search_raw("articles", request.copies_body(art.story_cluster))["hits"]["hits"]
+        copies = [_copy(h["_source"]) for h in hits]
         copies = [c for c in copies if c.url != art.url]
     return art, copies
 

@@ -130,12 +130,7 @@ def _extent(
         return since, until
     if not (since or until):
         return None
-    body = {
-        "query": request.query_clause(query, now),
-        "size": 0,
-        "aggs": {"first": {"min": {"field": "published_at"}}, "last": {"max": {"field": "published_at"}}},
-    }
-    aggs = store.search_raw("articles", body)["aggregations"]
+    aggs = store.search_raw("articles", request.extent_body(query, now))["aggregations"]
     return since or _instant(aggs["first"]) or now, until or now
 
 
