@@ -16,6 +16,7 @@ from vigia.config import SilenceSettings
 from vigia.models import LOCAL_TZ
 from vigia.search import request
 from vigia.store import Store
+from vigia.store.queries import agg_instant
 
 
 @dataclass
@@ -43,8 +44,7 @@ def silent_outlets(store: Store, rule: SilenceSettings, now: datetime) -> list[S
     for bucket in outlets["buckets"]:
         if bucket["doc_count"] < rule.min_articles or bucket["last"].get("value") is None:
             continue
-        last = datetime.fromtimestamp(bucket["last"]["value"] / 1000, tz=LOCAL_TZ)
-        first = datetime.fromtimestamp(bucket["first"]["value"] / 1000, tz=LOCAL_TZ)
+        last, first = agg_instant(bucket["last"], LOCAL_TZ), agg_instant(bucket["first"], LOCAL_TZ)
         days = max(1.0, (last - max(first, start)).total_seconds() / 86400)
         per_hour = [0.0] * 24
         for hour in bucket["hours"]["buckets"]:

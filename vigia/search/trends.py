@@ -14,6 +14,7 @@ from vigia.models import LOCAL_TZ
 from vigia.search import request
 from vigia.search.query import Query
 from vigia.store import Store
+from vigia.store.queries import agg_instant
 
 Interval = Literal["day", "week", "month"]
 Unit = Literal["articles", "stories"]
@@ -131,11 +132,7 @@ def _extent(
     if not (since or until):
         return None
     aggs = store.search_raw("articles", request.extent_body(query, now))["aggregations"]
-    return since or _instant(aggs["first"]) or now, until or now
-
-
-def _instant(agg: dict[str, Any]) -> datetime | None:
-    return datetime.fromtimestamp(agg["value"] / 1000, tz=LOCAL_TZ) if agg.get("value") is not None else None
+    return since or agg_instant(aggs["first"], LOCAL_TZ) or now, until or now
 
 
 def _top_names(raw: list[dict[str, Any]], top: int) -> list[str]:

@@ -3,7 +3,7 @@ people make are built in ``vigia.search.request``.)"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 
@@ -68,8 +68,14 @@ def term_counts_body(field: str, size: int = 50) -> dict[str, Any]:
     return {"size": 0, "aggs": {"terms": {"terms": {"field": field, "size": size}}}}
 
 
-def _agg_date(agg: dict[str, Any] | None) -> str | None:
-    """A max-aggregation's value as ISO 8601 UTC (None when there were no documents)."""
+def agg_instant(agg: dict[str, Any] | None, tz: tzinfo = UTC) -> datetime | None:
+    """A min/max aggregation of a date field as an instant (None when no document had one)."""
     if not agg or agg.get("value") is None:
         return None
-    return datetime.fromtimestamp(agg["value"] / 1000, tz=UTC).isoformat()
+    return datetime.fromtimestamp(agg["value"] / 1000, tz=tz)
+
+
+def _agg_date(agg: dict[str, Any] | None) -> str | None:
+    """As ISO 8601 UTC, the form the status report gives."""
+    instant = agg_instant(agg)
+    return instant.isoformat() if instant else None
