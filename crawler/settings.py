@@ -50,7 +50,7 @@ def for_run(settings: Settings, registry: Registry, job_dir: Path | None, log_le
                 else 0,
             }
     values: dict[str, Any] = {
-        "USER_AGENT": crawl.user_agent.format(contact_url=crawl.contact_url),
+        "USER_AGENT": crawl.user_agent_header,
         "CONCURRENT_REQUESTS": crawl.concurrent_total,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_per_domain,
         "DOWNLOAD_DELAY": crawl.download_delay_s if polite else 0,

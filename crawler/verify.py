@@ -77,7 +77,7 @@ class Fetcher:
     """One request at a time, robots.txt obeyed, the crawler's User-Agent, a per-host delay."""
 
     def __init__(self, crawl: CrawlSettings) -> None:
-        self.user_agent = crawl.user_agent.format(contact_url=crawl.contact_url)
+        self.user_agent = crawl.user_agent_header
         self.timeout_s = crawl.download_timeout_s
         self.max_bytes = crawl.max_response_bytes
         self.delay_s = crawl.download_delay_s if crawl.polite else 0.0

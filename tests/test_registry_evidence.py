@@ -189,7 +189,7 @@ def test_verify_obeys_robots_and_sends_the_crawler_user_agent() -> None:
         fetcher = Fetcher(crawl)
         with pytest.raises(PermissionError, match="robots.txt of elfaro.net disallows"):
             fetcher.fetch(ROBOTS_DISALLOWED)
-        assert fetcher.user_agent == crawl.user_agent.format(contact_url=crawl.contact_url)
+        assert fetcher.user_agent == crawl.user_agent_header
     assert ROBOTS_DISALLOWED not in [r.url for r in web.requests]
 
 

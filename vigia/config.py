@@ -88,6 +88,11 @@ class CrawlSettings(BaseModel):
         default=None, description="Serve every host from this local test web (tests and `vigia demo`)."
     )
 
+    @property
+    def user_agent_header(self) -> str:
+        """The User-Agent every request of Vigía sends: the bot's name and whom to contact."""
+        return self.user_agent.format(contact_url=self.contact_url)
+
 
 class ClassifierSettings(BaseModel):
     """The violence classifier: base encoder, window, batching; models live under the cache dir."""

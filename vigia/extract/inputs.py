@@ -131,7 +131,7 @@ def _fetch(url: str, settings: Settings) -> Page:
     request = urllib.request.Request(
         url,
         headers={
-            "User-Agent": crawl.user_agent.format(contact_url=crawl.contact_url),
+            "User-Agent": crawl.user_agent_header,
             "Accept-Encoding": "identity",
         },
     )
