@@ -18,6 +18,7 @@ from vigia.alerts import detect
 from vigia.alerts.watchlist import Watchlist
 from vigia.errors import InputError
 from vigia.models import LOCAL_TZ
+from vigia.search.plot import pyplot
 from vigia.search.query import day_end, day_start
 from vigia.store import Store
 
@@ -161,13 +162,10 @@ def score(result: Result, truth: list[Burst]) -> Score:
 
 def plot(result: Result, out: Path) -> None:
     """Stories per window, the expected count and the alerts, one panel per watchlist."""
-    import matplotlib.pyplot as plt  # the backend is set by vigia.search.plot
-
-    from vigia.search import plot as _plot  # noqa: F401  (selects the Agg backend)
-
     if out.suffix.lower() not in (".png", ".svg"):
         raise InputError(f"cannot tell the chart format of {out}: name a .png or .svg file")
     names = list(result.series)
+    plt = pyplot()
     figure, axes = plt.subplots(len(names), 1, figsize=(10, 2.6 * max(1, len(names))), squeeze=False,
                                 layout="constrained")  # fmt: skip
     try:

@@ -26,8 +26,6 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from scipy.stats import nbinom, poisson
-
 from vigia.alerts.watchlist import SpikeRule, Watchlist
 from vigia.search import request
 from vigia.search.query import Query
@@ -164,6 +162,8 @@ def evaluate(rule: SpikeRule, counts: Counts, index: int) -> Decision:
 def tail(count: int, mean: float, variance: float) -> float:
     """P(X ≥ count) for a count with this mean and variance: negative binomial when the variance
     exceeds the mean (over-dispersion), Poisson otherwise."""
+    from scipy.stats import nbinom, poisson  # half a second to import: only when an alert is judged
+
     if count <= 0:
         return 1.0
     if mean <= 0:

@@ -7,15 +7,9 @@ from __future__ import annotations
 import io
 import re
 import textwrap
+from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO, Literal
-
-import matplotlib
-
-matplotlib.use("Agg")  # no display: files and bytes only
-
-import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
+from typing import Any, BinaryIO, Literal
 
 from vigia.errors import InputError
 from vigia.search.labels import label as label_of
@@ -33,14 +27,30 @@ _MONTHS = dict(
 _MONTH = re.compile(r"\b(" + "|".join(_MONTHS) + r")\b")
 
 
-class _SpanishDates(mdates.ConciseDateFormatter):
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only backend, imported when a chart is drawn (every CLI
+    command imports this module; matplotlib costs a quarter second to load)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: files and bytes only
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+@lru_cache(maxsize=1)
+def _spanish_dates() -> type:
     """Matplotlib's concise date ticks with Spanish month names (whatever the process locale)."""
+    import matplotlib.dates as mdates
 
-    def format_ticks(self, values: list[float]) -> list[str]:
-        return [_spanish(tick) for tick in super().format_ticks(values)]
+    class SpanishDates(mdates.ConciseDateFormatter):
+        def format_ticks(self, values: list[float]) -> list[str]:
+            return [_spanish(tick) for tick in super().format_ticks(values)]
 
-    def get_offset(self) -> str:
-        return _spanish(super().get_offset())
+        def get_offset(self) -> str:
+            return _spanish(super().get_offset())
+
+    return SpanishDates
 
 
 def _spanish(text: str) -> str:
@@ -59,6 +69,7 @@ def plot_trend(
         if not isinstance(out, Path) or out.suffix.lower() not in (".png", ".svg"):
             raise InputError(f"cannot tell the chart format of {out}: name a .png or .svg file")
         fmt = out.suffix.lower()[1:]  # type: ignore[assignment]
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=size, layout="constrained")
     try:
         for name, values in trend.series.items():
@@ -71,7 +82,7 @@ def plot_trend(
         )
         axes.set_xlabel("fecha (hora de El Salvador)")
         axes.xaxis.set_major_formatter(
-            _SpanishDates(axes.xaxis.get_major_locator(), tz=trend.buckets[0].tzinfo if trend.buckets else None)
+            _spanish_dates()(axes.xaxis.get_major_locator(), tz=trend.buckets[0].tzinfo if trend.buckets else None)
         )
         axes.set_ylim(bottom=0)
         axes.grid(alpha=0.3)
