@@ -36,6 +36,7 @@ from vigia.extract.dates import (
     page_zone,
     parse_datetime,
     plausible,
+    presented_modified,
     shown_clock,
     spanish_date,
 )
@@ -111,10 +112,12 @@ def extract(html: str | bytes, url: str, hints: ExtractHints | None = None) -> A
     beside the headline or byline), "htmldate" (its extensive search), "page" (a written
     Spanish date in the page's date element), "feed"
     (`hints.feed_date`), "url" (a date in the URL path); dates before 1990 or more than a
-    day ahead are skipped. Times without a zone are the page's country's local time (by its
-    domain: `.bo` → La Paz), else El Salvador time. `title_source` and
-    `author_source` say where the title ("headline", "jsonld", "meta", "feed", "html") and the
-    authors ("byline", "jsonld", "meta") came from.
+    day ahead are skipped. A page that presents its dateModified as its date (the date
+    printed beside the byline, or another declared publication time, is that one) is dated
+    then, as readers see it. Times without a zone are the page's country's local time (by its
+    domain: `.bo` → La Paz), else El Salvador time. `title_source` and `author_source` say
+    where the title ("headline", "jsonld", "meta", "feed", "html") and the authors ("byline",
+    "jsonld", "meta") came from.
 
     Raises `NoArticle` when the page is empty, binary, unparseable or has no article text.
     """
@@ -232,7 +235,7 @@ def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
     declared_url = extract_url(tree) or doc.url
     # the address the page gives itself names its country when the fetched one is unknown
     zone = page_zone(url or declared_url or "")
-    shown = byline_date(header.text_after, header.text_before, zone)
+    shown, shown_as_update = byline_date(header.text_after, header.text_before, zone) or (None, False)
     published, date_source = first_plausible(
         [
             (meta.published_source or "jsonld", lambda: parse_datetime(meta.published, zone)),
@@ -247,10 +250,14 @@ def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
         ],
         now,
     )
+    modified = parse_datetime(meta.modified, zone)
     if published and date_source in ("jsonld", "meta"):
         published = shown_clock(published, shown, zone)
+        stamps = [("byline", None if shown_as_update else shown)]
+        stamps += [("meta", parse_datetime(value, zone)) for value in meta.other_published]
+        if presented := presented_modified(published, modified, stamps):
+            published, date_source = presented
     authors, author_source = _authors(header, meta, site_names)
-    modified = parse_datetime(meta.modified, zone)
     if not plausible(modified, now) or (published and modified and modified < published):
         modified = None
     text = "\n".join(paragraphs)

@@ -142,16 +142,17 @@ def shown_dates(text: str, zone: tzinfo = LOCAL_TZ) -> list[tuple[datetime, bool
     return [(value, update) for _, value, update in sorted(found, key=lambda f: f[0])]
 
 
-def byline_date(after: str, before: str = "", zone: tzinfo = LOCAL_TZ) -> datetime | None:
-    """The publication date a page writes beside its headline or byline: the first date
-    after the headline that is not announced as an update (an update date only when it is
-    the only one), else the last date just before the headline (some pages print it above)."""
+def byline_date(after: str, before: str = "", zone: tzinfo = LOCAL_TZ) -> tuple[datetime, bool] | None:
+    """The publication date a page writes beside its headline or byline, with whether it is
+    announced as an update: the first date after the headline that is not (an update date
+    only when it is the only one), else the last date just before the headline (some pages
+    print it above)."""
     dates = shown_dates(after, zone)
-    published = [value for value, update in dates if not update]
+    published = [date for date in dates if not date[1]]
     if published or dates:
-        return (published or [dates[0][0]])[0]
+        return (published or dates)[0]
     earlier = shown_dates(before, zone)
-    return earlier[-1][0] if earlier else None
+    return earlier[-1] if earlier else None
 
 
 def shown_clock(structured: datetime, shown: datetime | None, zone: tzinfo = LOCAL_TZ) -> datetime:
@@ -162,6 +163,24 @@ def shown_clock(structured: datetime, shown: datetime | None, zone: tzinfo = LOC
         return structured
     same_clock = structured.replace(tzinfo=None, second=0, microsecond=0) == shown.replace(tzinfo=None)
     return structured.replace(tzinfo=zone) if same_clock else structured
+
+
+def presented_modified(
+    published: datetime, modified: datetime | None, stamps: Iterable[tuple[str, datetime | None]]
+) -> tuple[datetime, str] | None:
+    """The modification time, with the source that presents it, when the page presents it as
+    its publication time: a publication stamp besides datePublished (the date printed beside
+    the byline, another declared publication time) equals dateModified to the minute, a later
+    minute than datePublished's. Readers see that date (a story republished under a new day).
+    None when no stamp does."""
+    minute = _minute(modified) if modified else None
+    if minute is None or minute <= _minute(published):
+        return None
+    return next(((stamp, source) for source, stamp in stamps if stamp and _minute(stamp) == minute), None)
+
+
+def _minute(value: datetime) -> datetime:
+    return value.replace(second=0, microsecond=0)
 
 
 def _shown_value(match: re.Match[str], zone: tzinfo) -> datetime | None:
