@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import tracemalloc
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,7 +22,7 @@ from crawler.testweb import documents
 from crawler.testweb.fixtures import Fixtures
 from crawler.testweb.server import TestWeb
 from vigia.extract.inputs import TooLarge
-from vigia.models import FetchedPage
+from vigia.models import FetchedPage, doc_id
 
 MAX_BYTES = 1_000_000
 IDS = [
@@ -151,6 +152,27 @@ def test_news_sitemap_fields_reach_the_fetched_item(fixtures: Fixtures) -> None:
     link = items[0].link
     assert (link.published, link.title, list(link.keywords)) == (article.published, article.title, article.tags)
     assert items[0].section == article.section
+
+
+def test_links_on_alias_hosts_are_fetched_once_on_the_canonical_host(fixtures: Fixtures) -> None:
+    """A feed listing one article under its alias host and its own, and another only under
+    the alias: one request each, both on the canonical host."""
+    registry = fixtures.registry
+    source = registry.get("diariocolatino")
+    spider = NewsSpider(
+        CrawlPlan(), registry, lookup=lambda urls: {}, stats=RunStats(mode="incremental"), article_pipeline=None
+    )
+    outlet = fixtures.outlets["diariocolatino"]
+    first, second = outlet.articles[:2]
+    on_alias = [a.url.replace("https://www.diariocolatino.com/", "https://diariolatino.net/") for a in (first, second)]
+    assert source.fetch_url(on_alias[0]) == "https://diariocolatino.com/" + first.path.strip("/")
+    assert source.fetch_url(first.url) == first.url  # the canonical host's URL is requested as found
+    body = documents.feed(replace(outlet, articles=[first]), extra_urls=on_alias)
+    feed_url = "https://www.diariocolatino.com/feed/"
+    meta = {"source": source.id, "discovery": "feed", "page": 1, "discovery_url": feed_url}
+    requests = list(spider.parse_feed(XmlResponse(feed_url, body=body, request=Request(feed_url, meta=meta))))
+    assert [urlsplit(r.url).hostname for r in requests] == ["www.diariocolatino.com", "diariocolatino.com"]
+    assert {doc_id(r.url) for r in requests} == {doc_id(first.url), doc_id(second.url)}
 
 
 def gzip_bomb(expanded_bytes: int) -> bytes:
