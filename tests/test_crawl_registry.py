@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from scrapy.http import HtmlResponse, Request, XmlResponse
+from scrapy.http import HtmlResponse, Request, TextResponse, XmlResponse
 
-from crawler.discovery import parse_feed, parse_listing, parse_sitemap, parse_wp_posts
+from crawler.discovery import MAX_SITEMAP_URLS, parse_feed, parse_listing, parse_sitemap, parse_wp_posts
 from crawler.middlewares import retry_after_seconds
 from crawler.records import RunStats, error_kind
 from crawler.registry import RegistryError, load_registry
@@ -173,6 +173,51 @@ def test_links_on_alias_hosts_are_fetched_once_on_the_canonical_host(fixtures: F
     requests = list(spider.parse_feed(XmlResponse(feed_url, body=body, request=Request(feed_url, meta=meta))))
     assert [urlsplit(r.url).hostname for r in requests] == ["www.diariocolatino.com", "diariocolatino.com"]
     assert {doc_id(r.url) for r in requests} == {doc_id(first.url), doc_id(second.url)}
+
+
+def test_text_sitemap_of_the_test_web_gives_every_article(fixtures: Fixtures) -> None:
+    """La Prensa Gráfica's plain-text sitemap (one URL a line), served by the test web: the
+    spider requests each of its articles."""
+    registry = fixtures.registry
+    spider = NewsSpider(
+        CrawlPlan(), registry, lookup=lambda urls: {}, stats=RunStats(mode="incremental"), article_pipeline=None
+    )
+    sitemap_url = next(d.url for d in registry.get("laprensagrafica").discovery if d.url.endswith(".txt"))
+    reply = TestWeb(fixtures).handle("www.laprensagrafica.com", urlsplit(sitemap_url).path, "https", None)
+    assert reply.status == 200 and reply.content_type.startswith("text/plain")
+    meta = {"source": "laprensagrafica", "discovery": "sitemap", "page": 1, "discovery_url": sitemap_url}
+    response = TextResponse(sitemap_url, body=reply.body, request=Request(sitemap_url, meta=meta))
+    requested = {r.url for r in spider.parse_sitemap(response)}
+    assert requested == {a.url for a in fixtures.outlets["laprensagrafica"].articles}
+
+
+def test_text_sitemap_keeps_only_http_urls_up_to_the_protocol_limit() -> None:
+    article = "https://www.laprensagrafica.com/elsalvador/Nota-de-prueba-20261104-0001.html"
+    hostile = (
+        "\r\n".join(
+            [
+                "\ufeff" + article,
+                "",
+                "# comentario",
+                "javascript:alert(1)",
+                "ftp://www.laprensagrafica.com/archivo.txt",
+                "https:///sin-host",
+                f"{article} {article}",
+                "https://www.laprensagrafica.com/" + "a" * 3000,
+                "  HTTP://www.laprensagrafica.com/elsalvador/Otra-nota-20261104-0002.html  ",
+                "\x00\xff<script>",
+            ]
+        ).encode()
+        + b"\n\xff\xfe not utf-8"
+    )
+    assert [link.url for link in parse_sitemap(hostile, MAX_BYTES).links] == [
+        article,
+        "HTTP://www.laprensagrafica.com/elsalvador/Otra-nota-20261104-0002.html",
+    ]
+    many = "".join(f"https://www.laprensagrafica.com/n-{i}.html\n" for i in range(MAX_SITEMAP_URLS + 10))
+    assert len(parse_sitemap(gzip.compress(many.encode()), 4 * MAX_BYTES).links) == MAX_SITEMAP_URLS
+    with pytest.raises(TooLarge):
+        parse_sitemap(gzip.compress(many.encode()), MAX_BYTES)
 
 
 def gzip_bomb(expanded_bytes: int) -> bytes:
