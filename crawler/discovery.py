@@ -1,5 +1,5 @@
-"""Parsers for discovery documents: RSS/Atom feeds, sitemaps and sitemap indexes, Google News
-sitemaps, WordPress REST API post lists and section listings.
+"""Parsers for discovery documents: RSS/Atom feeds, sitemaps (XML or plain text) and sitemap
+indexes, Google News sitemaps, WordPress REST API post lists and section listings.
 
 They keep what Scrapy's own sitemap spider drops (``news:publication_date``, ``news:title``,
 ``news:keywords``) because feed and sitemap dates are the extractor's date fallback.
@@ -8,6 +8,7 @@ They keep what Scrapy's own sitemap spider drops (``news:publication_date``, ``n
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +25,11 @@ NS = {
     "news": "http://www.google.com/schemas/sitemap-news/0.9",
 }
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
+# The sitemaps protocol's limits: a text sitemap holding more URLs is cut there, and a longer
+# line is no sitemap URL.
+MAX_SITEMAP_URLS = 50_000
+_MAX_URL_CHARS = 2048
+_HTTP_URL = re.compile(r"https?://[^\s/?#]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
 @dataclass
@@ -71,11 +77,14 @@ def _struct_time(value: object) -> datetime | None:
 
 
 def parse_sitemap(body: bytes, max_bytes: int) -> Sitemap:
-    """A sitemap, a sitemap index, or a Google News sitemap (gzip-compressed or not, expanding to
-    at most ``max_bytes``: :class:`~vigia.extract.inputs.TooLarge` otherwise; ValueError when the
-    gzip data is corrupt)."""
+    """A sitemap, a sitemap index, a Google News sitemap, or a text sitemap (one URL a line;
+    told apart by the content, not the URL), gzip-compressed or not, expanding to at most
+    ``max_bytes``: :class:`~vigia.extract.inputs.TooLarge` otherwise; ValueError when the gzip
+    data is corrupt."""
     if body[:2] == b"\x1f\x8b":
         body = decompress_capped(body, max_bytes)
+    if not body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return Sitemap(links=parse_text_sitemap(body))
     root = etree.fromstring(body, parser=_XML_PARSER)
     result = Sitemap()
     if root is None:
@@ -99,6 +108,18 @@ def parse_sitemap(body: bytes, max_bytes: int) -> Sitemap:
             )
         )
     return result
+
+
+def parse_text_sitemap(body: bytes) -> list[Link]:
+    """A text sitemap (UTF-8, one URL a line, as La Prensa Gráfica lists its archive): a line
+    that is not one http(s) URL is skipped, and at most ``MAX_SITEMAP_URLS`` are kept."""
+    links = []
+    for line in body.decode("utf-8-sig", errors="replace").splitlines():
+        if len(url := line.strip()) <= _MAX_URL_CHARS and _HTTP_URL.fullmatch(url):
+            links.append(Link(url=url))
+            if len(links) == MAX_SITEMAP_URLS:
+                break
+    return links
 
 
 def _text(node: etree._Element, path: str) -> str | None:

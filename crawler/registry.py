@@ -144,6 +144,13 @@ class Source(_Strict):
                 return alias.canonical + canonical[len(alias.alias) :]
         return canonical
 
+    def fetch_url(self, url: str) -> str:
+        """Where to request the article found at ``url``: on an alias address, its canonical URL,
+        so that an article listed under two hosts is fetched once, under the address its
+        document id comes from; any other URL as found (its own host's redirects are its own)."""
+        canonical = self.canonical_url(url)
+        return canonical if canonical != normalize_url(url) else url
+
     def denied_by(self, url: str) -> str | None:
         """The deny pattern that rules ``url`` out (None when none does)."""
         canonical = self.canonical_url(url)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import gzip
 import tracemalloc
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from scrapy.http import HtmlResponse, Request, XmlResponse
+from scrapy.http import HtmlResponse, Request, TextResponse, XmlResponse
 
-from crawler.discovery import parse_feed, parse_listing, parse_sitemap, parse_wp_posts
+from crawler.discovery import MAX_SITEMAP_URLS, parse_feed, parse_listing, parse_sitemap, parse_wp_posts
 from crawler.middlewares import retry_after_seconds
 from crawler.records import RunStats, error_kind
 from crawler.registry import RegistryError, load_registry
@@ -21,7 +22,7 @@ from crawler.testweb import documents
 from crawler.testweb.fixtures import Fixtures
 from crawler.testweb.server import TestWeb
 from vigia.extract.inputs import TooLarge
-from vigia.models import FetchedPage
+from vigia.models import FetchedPage, doc_id
 
 MAX_BYTES = 1_000_000
 IDS = [
@@ -151,6 +152,72 @@ def test_news_sitemap_fields_reach_the_fetched_item(fixtures: Fixtures) -> None:
     link = items[0].link
     assert (link.published, link.title, list(link.keywords)) == (article.published, article.title, article.tags)
     assert items[0].section == article.section
+
+
+def test_links_on_alias_hosts_are_fetched_once_on_the_canonical_host(fixtures: Fixtures) -> None:
+    """A feed listing one article under its alias host and its own, and another only under
+    the alias: one request each, both on the canonical host."""
+    registry = fixtures.registry
+    source = registry.get("diariocolatino")
+    spider = NewsSpider(
+        CrawlPlan(), registry, lookup=lambda urls: {}, stats=RunStats(mode="incremental"), article_pipeline=None
+    )
+    outlet = fixtures.outlets["diariocolatino"]
+    first, second = outlet.articles[:2]
+    on_alias = [a.url.replace("https://www.diariocolatino.com/", "https://diariolatino.net/") for a in (first, second)]
+    assert source.fetch_url(on_alias[0]) == "https://diariocolatino.com/" + first.path.strip("/")
+    assert source.fetch_url(first.url) == first.url  # the canonical host's URL is requested as found
+    body = documents.feed(replace(outlet, articles=[first]), extra_urls=on_alias)
+    feed_url = "https://www.diariocolatino.com/feed/"
+    meta = {"source": source.id, "discovery": "feed", "page": 1, "discovery_url": feed_url}
+    requests = list(spider.parse_feed(XmlResponse(feed_url, body=body, request=Request(feed_url, meta=meta))))
+    assert [urlsplit(r.url).hostname for r in requests] == ["www.diariocolatino.com", "diariocolatino.com"]
+    assert {doc_id(r.url) for r in requests} == {doc_id(first.url), doc_id(second.url)}
+
+
+def test_text_sitemap_of_the_test_web_gives_every_article(fixtures: Fixtures) -> None:
+    """La Prensa Gráfica's plain-text sitemap (one URL a line), served by the test web: the
+    spider requests each of its articles."""
+    registry = fixtures.registry
+    spider = NewsSpider(
+        CrawlPlan(), registry, lookup=lambda urls: {}, stats=RunStats(mode="incremental"), article_pipeline=None
+    )
+    sitemap_url = next(d.url for d in registry.get("laprensagrafica").discovery if d.url.endswith(".txt"))
+    reply = TestWeb(fixtures).handle("www.laprensagrafica.com", urlsplit(sitemap_url).path, "https", None)
+    assert reply.status == 200 and reply.content_type.startswith("text/plain")
+    meta = {"source": "laprensagrafica", "discovery": "sitemap", "page": 1, "discovery_url": sitemap_url}
+    response = TextResponse(sitemap_url, body=reply.body, request=Request(sitemap_url, meta=meta))
+    requested = {r.url for r in spider.parse_sitemap(response)}
+    assert requested == {a.url for a in fixtures.outlets["laprensagrafica"].articles}
+
+
+def test_text_sitemap_keeps_only_http_urls_up_to_the_protocol_limit() -> None:
+    article = "https://www.laprensagrafica.com/elsalvador/Nota-de-prueba-20261104-0001.html"
+    hostile = (
+        "\r\n".join(
+            [
+                "\ufeff" + article,
+                "",
+                "# comentario",
+                "javascript:alert(1)",
+                "ftp://www.laprensagrafica.com/archivo.txt",
+                "https:///sin-host",
+                f"{article} {article}",
+                "https://www.laprensagrafica.com/" + "a" * 3000,
+                "  HTTP://www.laprensagrafica.com/elsalvador/Otra-nota-20261104-0002.html  ",
+                "\x00\xff<script>",
+            ]
+        ).encode()
+        + b"\n\xff\xfe not utf-8"
+    )
+    assert [link.url for link in parse_sitemap(hostile, MAX_BYTES).links] == [
+        article,
+        "HTTP://www.laprensagrafica.com/elsalvador/Otra-nota-20261104-0002.html",
+    ]
+    many = "".join(f"https://www.laprensagrafica.com/n-{i}.html\n" for i in range(MAX_SITEMAP_URLS + 10))
+    assert len(parse_sitemap(gzip.compress(many.encode()), 4 * MAX_BYTES).links) == MAX_SITEMAP_URLS
+    with pytest.raises(TooLarge):
+        parse_sitemap(gzip.compress(many.encode()), MAX_BYTES)
 
 
 def gzip_bomb(expanded_bytes: int) -> bytes:

@@ -89,7 +89,7 @@ class NewsSpider(scrapy.Spider):
             assert self.plan.url
             source = self.registry.source_for(self.plan.url)
             assert source, "checked by the caller"
-            yield self._article_request(source, Link(url=self.plan.url), revisit=None)
+            yield self._article_request(source, Link(url=source.fetch_url(self.plan.url)), revisit=None)
             return
         for source in self.registry.select(list(self.plan.sources) or None):
             for discovery in self._methods(source):
@@ -189,24 +189,24 @@ class NewsSpider(scrapy.Spider):
     # -- articles ------------------------------------------------------------------------
     def _articles(self, source: Source, links: Iterable[Link]) -> Iterator[scrapy.Request]:
         """Requests for the links that are new (or young enough to revisit); returns how many
-        links were not in the index (listings and the WordPress API page on while all are new)."""
-        candidates: dict[str, Link] = {}
+        links were not in the index (listings and the WordPress API page on while all are new).
+        A link on an alias host is requested on the canonical host: one request per article."""
+        candidates: dict[str, Link] = {}  # by document id: URL variants of one article are one
         for link in links:
-            link = replace(link, url=safe_url_string(link.url))  # the form requested and stored
+            link = replace(link, url=safe_url_string(source.fetch_url(link.url)))  # the form requested and stored
             if source.article_match(link.url) is None:
                 if not self.registry.source_for(link.url):
                     self.run_stats.count(source.id, "offsite_links")
                 continue
             if self.plan.mode == "backfill" and not in_window(link, self.plan.since, self.plan.until):
                 continue
-            candidates.setdefault(link.url, link)
+            candidates.setdefault(doc_id(link.url), link)
         self.run_stats.count(source.id, "links", len(candidates))
-        known = self.lookup(list(candidates)) if candidates else {}
+        known = self.lookup([link.url for link in candidates.values()]) if candidates else {}
         fresh = 0
-        for url, link in candidates.items():
-            article = known.get(url)
+        for key, link in candidates.items():
+            article = known.get(link.url)
             fresh += article is None
-            key = doc_id(url)
             if key in self._scheduled:  # another discovery document listed it in this run
                 continue
             self._scheduled.add(key)

@@ -111,6 +111,11 @@ def sitemap(outlet: Outlet, articles: list[FixtureArticle], extra_urls: list[str
     return render("sitemap.xml.jinja", outlet=outlet, entries=entries, news=news)
 
 
+def text_sitemap(articles: list[FixtureArticle], extra_urls: list[str]) -> bytes:
+    """A plain-text sitemap: one URL a line."""
+    return "".join(f"{url}\n" for url in [*(a.url for a in _newest_first(articles)), *extra_urls]).encode("utf-8")
+
+
 def months(outlet: Outlet) -> dict[str, list[FixtureArticle]]:
     """Articles per ``YYYY-MM`` of publication: one child sitemap per month, as news sites do."""
     ordered = sorted(outlet.articles, key=lambda a: a.published)

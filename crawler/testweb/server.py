@@ -153,6 +153,9 @@ class TestWeb:
         return None
 
     def _sitemap(self, outlet: Outlet, base: str, path: str) -> Reply | None:
+        if base.endswith(".txt"):
+            text = documents.text_sitemap(outlet.articles, self._extra(outlet, "sitemap"))
+            return Reply(200, text, "text/plain; charset=utf-8") if path == base else None
         stem = base.rsplit("/", 1)[0] + "/sitemap-posts-"
         is_index = "index" in base or "wp-sitemap" in base
         if path == base and is_index:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from html import unescape as html_unescape
 from typing import Any
@@ -33,8 +33,10 @@ from vigia.extract.dates import (
     byline_date,
     date_from_url,
     first_plausible,
+    page_zone,
     parse_datetime,
     plausible,
+    presented_modified,
     shown_clock,
     spanish_date,
 )
@@ -110,9 +112,12 @@ def extract(html: str | bytes, url: str, hints: ExtractHints | None = None) -> A
     beside the headline or byline), "htmldate" (its extensive search), "page" (a written
     Spanish date in the page's date element), "feed"
     (`hints.feed_date`), "url" (a date in the URL path); dates before 1990 or more than a
-    day ahead are skipped. Times without a zone are El Salvador time. `title_source` and
-    `author_source` say where the title ("headline", "jsonld", "meta", "feed", "html") and the
-    authors ("byline", "jsonld", "meta") came from.
+    day ahead are skipped. A page that presents its dateModified as its date (the date
+    printed beside the byline, or another declared publication time, is that one) is dated
+    then, as readers see it. Times without a zone are the page's country's local time (by its
+    domain: `.bo` → La Paz), else El Salvador time. `title_source` and `author_source` say
+    where the title ("headline", "jsonld", "meta", "feed", "html") and the authors ("byline",
+    "jsonld", "meta") came from.
 
     Raises `NoArticle` when the page is empty, binary, unparseable or has no article text.
     """
@@ -227,25 +232,32 @@ def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
     if (words := sum(len(p.split()) for p in paragraphs)) < _MIN_ARTICLE_WORDS:
         raise NoArticle(f"too little text for an article ({words} words): a listing or an empty template")
     now = datetime.now(UTC)
-    shown = byline_date(header.text_after, header.text_before)
+    declared_url = extract_url(tree) or doc.url
+    # the address the page gives itself names its country when the fetched one is unknown
+    zone = page_zone(url or declared_url or "")
+    shown, shown_as_update = byline_date(header.text_after, header.text_before, zone) or (None, False)
     published, date_source = first_plausible(
         [
-            (meta.published_source or "jsonld", lambda: parse_datetime(meta.published)),
+            (meta.published_source or "jsonld", lambda: parse_datetime(meta.published, zone)),
             ("byline", lambda: shown),
-            ("htmldate", lambda: _htmldate(tree, now)),
+            ("htmldate", lambda: _htmldate(tree, now, zone)),
             (
                 "page",
-                lambda: next(filter(None, map(spanish_date, date_texts(tree))), None),
+                lambda: next(filter(None, (spanish_date(text, zone) for text in date_texts(tree))), None),
             ),
-            ("feed", lambda: as_aware(hints.feed_date) if hints.feed_date else None),
-            ("url", lambda: date_from_url(url)),
+            ("feed", lambda: as_aware(hints.feed_date, zone) if hints.feed_date else None),
+            ("url", lambda: date_from_url(url, zone)),
         ],
         now,
     )
+    modified = parse_datetime(meta.modified, zone)
     if published and date_source in ("jsonld", "meta"):
-        published = shown_clock(published, shown)
+        published = shown_clock(published, shown, zone)
+        stamps = [("byline", None if shown_as_update else shown)]
+        stamps += [("meta", parse_datetime(value, zone)) for value in meta.other_published]
+        if presented := presented_modified(published, modified, stamps):
+            published, date_source = presented
     authors, author_source = _authors(header, meta, site_names)
-    modified = parse_datetime(meta.modified)
     if not plausible(modified, now) or (published and modified and modified < published):
         modified = None
     text = "\n".join(paragraphs)
@@ -253,7 +265,7 @@ def _build_article(tree: HtmlElement, url: str, hints: ExtractHints) -> Article:
         url=url,
         source=hints.source,
         source_name=hints.source_name or (doc.sitename or ""),
-        canonical_url=_canonical(extract_url(tree) or doc.url, url),
+        canonical_url=_canonical(declared_url, url),
         section=hints.section or meta.section or None,
         title=title,
         lead=(meta.description or doc.description or "").strip() or paragraphs[0],
@@ -328,7 +340,7 @@ def _authors(header: PageHeader, meta: PageMeta, site_names: list[str]) -> tuple
     return [], None
 
 
-def _htmldate(tree: HtmlElement, now: datetime) -> datetime | None:
+def _htmldate(tree: HtmlElement, now: datetime, zone: tzinfo) -> datetime | None:
     """htmldate's extensive search, without the URL (URL dates come last in our priority)."""
     found = find_date(
         tree,
@@ -339,7 +351,7 @@ def _htmldate(tree: HtmlElement, now: datetime) -> datetime | None:
         min_date="1990-01-01",
         max_date=now.strftime("%Y-%m-%d"),
     )
-    return parse_datetime(found) if found else None
+    return parse_datetime(found, zone) if found else None
 
 
 @lru_cache(maxsize=1)

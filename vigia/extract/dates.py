@@ -1,7 +1,8 @@
 """Publication dates: parsing, plausibility and the priority between the places a date is found.
 
-Salvadoran outlets often publish times without a zone; those are read as El Salvador time
-(UTC-6, no daylight saving), so every datetime that leaves this module is timezone-aware.
+Outlets often publish times without a zone; those are read in the page's zone: its country's
+by its domain (`paginasiete.bo` → La Paz), else El Salvador time (UTC-6, no daylight saving),
+so every datetime that leaves this module is timezone-aware.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateutil_parser
 
@@ -23,25 +26,45 @@ FUTURE_TOLERANCE = timedelta(days=1)
 _URL_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)([/_.-])(0?[1-9]|1[0-2])\2(0?[1-9]|[12]\d|3[01])(?!\d)")
 
 
-def as_aware(value: datetime) -> datetime:
-    """A naive datetime is local El Salvador time."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=LOCAL_TZ)
+# Country-code domains of Spanish-speaking countries and the zone most of the country keeps.
+# Domains also sold for generic use (.co) are left out: they say nothing of a country.
+_COUNTRY_ZONES = {
+    "sv": "America/El_Salvador", "gt": "America/Guatemala", "hn": "America/Tegucigalpa",
+    "ni": "America/Managua", "cr": "America/Costa_Rica", "pa": "America/Panama",
+    "mx": "America/Mexico_City", "cu": "America/Havana", "do": "America/Santo_Domingo",
+    "pr": "America/Puerto_Rico", "ve": "America/Caracas", "ec": "America/Guayaquil",
+    "pe": "America/Lima", "bo": "America/La_Paz", "py": "America/Asuncion", "cl": "America/Santiago",
+    "ar": "America/Argentina/Buenos_Aires", "uy": "America/Montevideo", "es": "Europe/Madrid",
+}  # fmt: skip
 
 
-def parse_datetime(value: object) -> datetime | None:
-    """ISO 8601, RFC 2822 and most human forms → aware datetime; None when unreadable."""
+def page_zone(url: str) -> tzinfo:
+    """The zone a page's times without an offset are written in: its country's when its
+    domain names one (a Bolivian outlet prints La Paz time), else El Salvador's."""
+    country = (urlsplit(url or "").hostname or "").rsplit(".", 1)[-1]
+    return ZoneInfo(_COUNTRY_ZONES[country]) if country in _COUNTRY_ZONES else LOCAL_TZ
+
+
+def as_aware(value: datetime, zone: tzinfo = LOCAL_TZ) -> datetime:
+    """A naive datetime is local time in `zone`."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+
+
+def parse_datetime(value: object, zone: tzinfo = LOCAL_TZ) -> datetime | None:
+    """ISO 8601, RFC 2822 and most human forms → aware datetime (`zone` when the value
+    names none); None when unreadable."""
     if isinstance(value, datetime):
-        return as_aware(value)
+        return as_aware(value, zone)
     if not isinstance(value, str) or not (text := value.strip()) or len(text) > 64:
         return None
     try:
-        return as_aware(datetime.fromisoformat(text))
+        return as_aware(datetime.fromisoformat(text), zone)
     except ValueError:
         pass
     try:
         with warnings.catch_warnings():  # an unknown zone name ("CST") reads as local time
             warnings.simplefilter("ignore", dateutil_parser.UnknownTimezoneWarning)
-            return as_aware(dateutil_parser.parse(text, dayfirst=not text[:4].isdigit()))
+            return as_aware(dateutil_parser.parse(text, dayfirst=not text[:4].isdigit()), zone)
     except (ValueError, OverflowError):
         return None
 
@@ -54,13 +77,13 @@ def plausible(value: datetime | None, now: datetime | None = None) -> bool:
     return EARLIEST <= value <= now + FUTURE_TOLERANCE
 
 
-def date_from_url(url: str) -> datetime | None:
-    """A full calendar date in the URL path (midnight local time), if any."""
+def date_from_url(url: str, zone: tzinfo = LOCAL_TZ) -> datetime | None:
+    """A full calendar date in the URL path (midnight in `zone`), if any."""
     match = _URL_DATE.search(url or "")
     if not match:
         return None
     try:
-        return datetime(int(match[1]), int(match[3]), int(match[4]), tzinfo=LOCAL_TZ)
+        return datetime(int(match[1]), int(match[3]), int(match[4]), tzinfo=zone)
     except ValueError:
         return None
 
@@ -102,46 +125,65 @@ _UPDATE_CUE = re.compile(
 )
 
 
-def spanish_date(text: str) -> datetime | None:
-    """A written date ("Publicado el 14 de febrero de 2024 a las 3:30 p. m."), local time."""
-    return next((value for value, _ in shown_dates(text)), None)
+def spanish_date(text: str, zone: tzinfo = LOCAL_TZ) -> datetime | None:
+    """A written date ("Publicado el 14 de febrero de 2024 a las 3:30 p. m."), in `zone`."""
+    return next((value for value, _ in shown_dates(text, zone)), None)
 
 
-def shown_dates(text: str) -> list[tuple[datetime, bool]]:
+def shown_dates(text: str, zone: tzinfo = LOCAL_TZ) -> list[tuple[datetime, bool]]:
     """Every date written in the text, in the forms news pages print beside a byline, in
-    reading order, local time; each with whether the text announces it as an update."""
+    reading order, in `zone`; each with whether the text announces it as an update."""
     found = []
     for pattern in _SHOWN_DATES:
         for match in pattern.finditer(text):
-            if (value := _shown_value(match)) is not None:
+            if (value := _shown_value(match, zone)) is not None:
                 cue = text[max(0, match.start() - 40) : match.start()]
                 found.append((match.start(), value, bool(_UPDATE_CUE.search(cue))))
     return [(value, update) for _, value, update in sorted(found, key=lambda f: f[0])]
 
 
-def byline_date(after: str, before: str = "") -> datetime | None:
-    """The publication date a page writes beside its headline or byline: the first date
-    after the headline that is not announced as an update (an update date only when it is
-    the only one), else the last date just before the headline (some pages print it above)."""
-    dates = shown_dates(after)
-    published = [value for value, update in dates if not update]
+def byline_date(after: str, before: str = "", zone: tzinfo = LOCAL_TZ) -> tuple[datetime, bool] | None:
+    """The publication date a page writes beside its headline or byline, with whether it is
+    announced as an update: the first date after the headline that is not (an update date
+    only when it is the only one), else the last date just before the headline (some pages
+    print it above)."""
+    dates = shown_dates(after, zone)
+    published = [date for date in dates if not date[1]]
     if published or dates:
-        return (published or [dates[0][0]])[0]
-    earlier = shown_dates(before)
-    return earlier[-1][0] if earlier else None
+        return (published or dates)[0]
+    earlier = shown_dates(before, zone)
+    return earlier[-1] if earlier else None
 
 
-def shown_clock(structured: datetime, shown: datetime | None) -> datetime:
+def shown_clock(structured: datetime, shown: datetime | None, zone: tzinfo = LOCAL_TZ) -> datetime:
     """A structured date labelled UTC whose clock time the page itself prints as its local
     time was written in local time and mislabelled (a CMS without a time zone): read it as
-    local time. Any other structured date stays as it is."""
+    time in `zone`. Any other structured date stays as it is."""
     if shown is None or structured.utcoffset() != timedelta(0) or (shown.hour, shown.minute) == (0, 0):
         return structured
     same_clock = structured.replace(tzinfo=None, second=0, microsecond=0) == shown.replace(tzinfo=None)
-    return structured.replace(tzinfo=LOCAL_TZ) if same_clock else structured
+    return structured.replace(tzinfo=zone) if same_clock else structured
 
 
-def _shown_value(match: re.Match[str]) -> datetime | None:
+def presented_modified(
+    published: datetime, modified: datetime | None, stamps: Iterable[tuple[str, datetime | None]]
+) -> tuple[datetime, str] | None:
+    """The modification time, with the source that presents it, when the page presents it as
+    its publication time: a publication stamp besides datePublished (the date printed beside
+    the byline, another declared publication time) equals dateModified to the minute, a later
+    minute than datePublished's. Readers see that date (a story republished under a new day).
+    None when no stamp does."""
+    minute = _minute(modified) if modified else None
+    if minute is None or minute <= _minute(published):
+        return None
+    return next(((stamp, source) for source, stamp in stamps if stamp and _minute(stamp) == minute), None)
+
+
+def _minute(value: datetime) -> datetime:
+    return value.replace(second=0, microsecond=0)
+
+
+def _shown_value(match: re.Match[str], zone: tzinfo) -> datetime | None:
     groups = match.groupdict()
     month = int(groups["mon"]) if groups.get("mon") else _MONTH_NAMES[groups["month"].lower()]
     hour, minute = (int(groups["hour"]), int(groups["minute"])) if groups["hour"] else (0, 0)
@@ -156,7 +198,7 @@ def _shown_value(match: re.Match[str]) -> datetime | None:
             int(groups["day"]),
             hour,
             minute,
-            tzinfo=LOCAL_TZ,
+            tzinfo=zone,
         )
     except ValueError:
         return None

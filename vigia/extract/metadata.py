@@ -51,6 +51,8 @@ class PageMeta:
     article_body: str = ""
     published: str = ""
     published_source: str = ""  # "jsonld" or "meta"
+    # the `<meta>` publication times besides `published` (pages declare several, not always equal)
+    other_published: list[str] = field(default_factory=list)
     modified: str = ""
     authors: list[str] = field(default_factory=list)  # JSON-LD author names
     meta_authors: list[str] = field(default_factory=list)  # `<meta>` author values, as written
@@ -78,6 +80,7 @@ def read_page_meta(tree: HtmlElement, url: str = "") -> PageMeta:
     tags = _meta_values(tree)
     if not meta.published and (published := _first_meta(tags, _PUBLISHED_META)):
         meta.published, meta.published_source = published, "meta"
+    meta.other_published = [v for key in _PUBLISHED_META for v in tags.get(key, []) if v != meta.published]
     meta.modified = meta.modified or _first_meta(tags, _MODIFIED_META)
     meta.meta_authors = [v for key in _AUTHOR_META for v in tags.get(key, [])]
     meta.section = meta.section or _first_meta(tags, _SECTION_META)
