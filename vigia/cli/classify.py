@@ -16,6 +16,7 @@ from rich.text import Text
 from classifiers.base import Tagger
 from classifiers.batch import classify_file, evaluate_files, read_classify_input
 from classifiers.evaluate import render
+from classifiers.infer import SHIPPED_MODEL
 from classifiers.keywords import KeywordTagger
 from classifiers.loader import load_tagger
 from vigia.cli.app import app, console, settings_for
@@ -38,11 +39,20 @@ def train(
     trainable_layers: int = typer.Option(2, min=1, max=12, help="Top transformer layers to fine-tune."),
     limit: int = typer.Option(0, min=0, help="Train on the first N examples only (0 = all); for smoke runs."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    student: bool = typer.Option(
+        False, "--student", help="Then distil the 6-layer student from the model and use (or ship) the student."
+    ),
+    ship: bool = typer.Option(
+        False, "--ship", help="Also copy the model into the package (classifiers/model/) when it beats the shipped one."
+    ),
+    force: bool = typer.Option(False, "--force", help="With --ship: replace the shipped model even if not better."),
 ) -> None:
-    """Build the classifier (seeded, cached by the inputs' hash), compare it with the keyword and
-    frozen-encoder baselines on the dev sets, and make the best one the model `classify` uses."""
+    """Build the classifier (seeded, cached by the inputs' hash) from the repository's data and the
+    base weights, score it out of fold on the dev sets against the keyword tagger and the previous
+    recipe, and make it the model `classify` and the crawler use (instead of the shipped one)."""
+    from classifiers.training.student import train_student
     from classifiers.training.train import TrainConfig
-    from classifiers.training.train import train as run_train
+    from classifiers.training.train import train as train_teacher
 
     settings = settings_for()
     if offline:
@@ -50,12 +60,18 @@ def train(
     config = TrainConfig(
         max_length=settings.classifier.max_length, epochs=epochs, trainable_layers=trainable_layers, limit=limit or None
     )
-    out_dir = run_train(settings, config, progress=not quiet)
+    out_dir = (train_student if student else train_teacher)(settings, config, progress=not quiet)
     meta = json.loads((out_dir / "meta.json").read_text(encoding="utf-8"))
     report = out_dir / "report.json"
     if report.is_file():
         print(render(json.loads(report.read_text(encoding="utf-8"))))
     console.print(f"model: {meta['name']} (window {meta['window']}) in {out_dir}", markup=False)
+    if ship:
+        from classifiers.training.ship import ship as ship_model
+
+        manifest = ship_model(out_dir, force=force)
+        size = sum(f["bytes"] for f in manifest["files"].values()) / 1e6
+        console.print(f"shipped into the package: {SHIPPED_MODEL} ({size:.1f} MB); commit it", markup=False)
 
 
 @app.command("evaluate")

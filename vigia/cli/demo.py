@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from classifiers.infer import find_trained_model
+from classifiers.infer import SHIPPED_MODEL, find_trained_model, model_name, read_meta
 from crawler.run import CrawlResult, run_crawl_subprocess
 from crawler.spiders.news import CrawlPlan
 from crawler.testweb.server import TestWeb, TestWebServer
@@ -47,9 +47,9 @@ def run_demo(settings: Settings) -> DemoResult:
     sample = results.search(store, Query(text=SAMPLE_QUERY, violence_type=("arrest",), sort="relevance"), size=5)
     model = find_trained_model(settings)
     classifier = (
-        f"transformer {model.name}"
+        model_name(read_meta(model)) + (" (shipped)" if model == SHIPPED_MODEL else f" (built here: {model})")
         if model
-        else "keywords-placeholder (build the transformer with `vigia train --offline`)"
+        else "keywords-placeholder (the package lacks its model: reinstall vigia)"
     )
     return DemoResult(engine, classifier, crawl, store.count(), store.term_counts("violence_type"), sample)
 
