@@ -1,20 +1,27 @@
 """Crawl benchmark: the whole test web, fetched, extracted, classified and indexed.
 
-Reports articles/s end to end and for each stage measured alone (fetch, extract, classify,
-index), with politeness delays off (the test web is local). Goals: ≥10 articles/s end to end,
-and end to end ≥80% of the slowest stage alone (the stages overlap instead of waiting).
+Each stage (fetch, extract, classify, index) runs alone on the same pages, and the whole crawl
+end to end, with politeness delays off (the test web is local). On a small machine every stage
+is CPU-bound, so the measure of overlap is the CPU bound, not the slowest stage: with each
+stage's CPU-seconds per article measured alone (all processes of the machine: crawler, test
+web, engine), no crawl can beat cores ÷ (sum of them). Goals (issue 13): end to end ≥ 0.8 × that
+bound, and ≥ 25 articles/s with the shipped model.
 
     python benchmarks/crawl.py [--engine elasticsearch|opensearch] [--batch-size 16]
 
-Needs a running engine (`vigia engine start`); uses throwaway index prefixes and drops them.
+Needs a running engine (`vigia engine start`) and an otherwise idle machine (the CPU counts are
+machine-wide); uses throwaway index prefixes and drops them.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -28,7 +35,23 @@ from vigia.models import FetchedPage, Link
 from vigia.pipeline import ArticlePipeline
 from vigia.store import Store
 
-GOAL_RATE, GOAL_RATIO = 10.0, 0.8
+GOAL_RATE, GOAL_RATIO = 25.0, 0.8
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time spent by every process of the machine so far (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    busy = sum(fields) - fields[3] - fields[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def measured(into: dict[str, tuple[float, float]], stage: str) -> Iterator[None]:
+    """Record (wall seconds, machine CPU seconds) of the block under ``stage``."""
+    wall, cpu = time.perf_counter(), machine_cpu_seconds()
+    yield
+    into[stage] = (time.perf_counter() - wall, machine_cpu_seconds() - cpu)
 
 
 def settings_for(base: Settings, testweb_url: str, batch_size: int) -> Settings:
@@ -63,12 +86,12 @@ def main() -> None:
         base = base.model_copy(update={"engine": base.engine.model_copy(update={"kind": args.engine})})
     web = TestWeb()
     n = len(web.article_urls)
-    rates: dict[str, float] = {}
+    times: dict[str, tuple[float, float]] = {}  # stage → (wall s, machine CPU s)
     with TestWebServer(web) as server:
         # 1. fetch alone: the crawler without the article pipeline
         fetch_settings = settings_for(base, server.url, args.batch_size)
-        fetched, _ = run_crawl_subprocess(fetch_settings, CrawlPlan(revisit_hours=0), fetch_only=True)
-        rates["fetch"] = n / fetched.elapsed_s
+        with measured(times, "fetch"):
+            run_crawl_subprocess(fetch_settings, CrawlPlan(revisit_hours=0), fetch_only=True)
         Store(fetch_settings).drop_indices()
 
         # 2-4. extract, classify, index alone, on the same pages
@@ -77,38 +100,44 @@ def main() -> None:
         store.init_indices()
         pipeline = ArticlePipeline(store, load_registry().outlets(), load_tagger(stage_settings))
         pages = fetch_pages(web, server.url)
-        started = time.perf_counter()
-        extracted = pipeline.extract(pages)
-        rates["extract"] = n / (time.perf_counter() - started)
-        started = time.perf_counter()
-        pipeline.classify(extracted.articles)
-        rates["classify"] = len(extracted.articles) / (time.perf_counter() - started)
-        started = time.perf_counter()
-        for i in range(0, len(extracted.articles), args.batch_size):
-            pipeline.index(extracted.articles[i : i + args.batch_size])
-        rates["index"] = len(extracted.articles) / (time.perf_counter() - started)
+        with measured(times, "extract"):
+            extracted = pipeline.extract(pages)
+        articles = extracted.articles
+        with measured(times, "classify"):
+            pipeline.classify(articles)
+        with measured(times, "index"):
+            for i in range(0, len(articles), args.batch_size):
+                pipeline.index(articles[i : i + args.batch_size])
         store.drop_indices()
 
         # 5. end to end: fetch → extract → classify → index, overlapping
         e2e_settings = settings_for(base, server.url, args.batch_size)
-        result, _ = run_crawl_subprocess(e2e_settings, CrawlPlan(revisit_hours=0))
+        with measured(times, "end to end"):
+            result, _ = run_crawl_subprocess(e2e_settings, CrawlPlan(revisit_hours=0))
         indexed = result.total("new")
-        end_to_end = indexed / result.elapsed_s
         Store(e2e_settings).drop_indices()
 
-    slowest = min(rates, key=rates.get)  # type: ignore[arg-type]
-    ratio = end_to_end / rates[slowest]
+    per_stage = {"fetch": n, "extract": n, "classify": len(articles), "index": len(articles)}
+    cpu_per_article = {stage: times[stage][1] / count for stage, count in per_stage.items()}
+    cores = os.cpu_count() or 1
+    bound = cores / sum(cpu_per_article.values())
+    end_to_end = indexed / result.elapsed_s
     print(
-        f"test web: {n} article pages, {indexed} indexed end to end; engine {base.engine.kind}; classifier {pipeline.tagger.name}"
+        f"test web: {n} article pages, {indexed} indexed end to end; engine {base.engine.kind}; "
+        f"classifier {pipeline.tagger.name}; {cores} cores"
     )
-    print(f"{'stage':<12}{'articles/s':>12}")
-    for stage, rate in rates.items():
-        print(f"{stage:<12}{rate:>12.1f}{'  (slowest)' if stage == slowest else ''}")
-    print(f"{'end to end':<12}{end_to_end:>12.1f}  ({result.elapsed_s:.2f}s)")
+    print(f"{'stage (alone)':<16}{'articles/s':>12}{'CPU ms/article':>16}")
+    for stage, count in per_stage.items():
+        print(f"{stage:<16}{count / times[stage][0]:>12.1f}{1000 * cpu_per_article[stage]:>16.1f}")
+    print(f"{'sum':<16}{'':>12}{1000 * sum(cpu_per_article.values()):>16.1f}")
+    print(f"CPU bound: {cores} cores ÷ the sum = {bound:.1f} articles/s")
+    cpu = times["end to end"][1]
+    print(f"{'end to end':<16}{end_to_end:>12.1f}{1000 * cpu / max(indexed, 1):>16.1f}  ({result.elapsed_s:.2f}s)")
     in_run = ", ".join(f"{k} {v:.1f}/s busy" for k, v in result.stage_rates.items())
     print(f"inside the end-to-end run: {in_run}")
     print(
-        f"end to end / slowest stage alone = {ratio:.2f} (goal ≥ {GOAL_RATIO}); end to end {'meets' if end_to_end >= GOAL_RATE else 'misses'} the {GOAL_RATE:.0f}/s goal"
+        f"end to end / CPU bound = {end_to_end / bound:.2f} (goal ≥ {GOAL_RATIO}); "
+        f"end to end {'meets' if end_to_end >= GOAL_RATE else 'misses'} the {GOAL_RATE:.0f}/s goal"
     )
 
 
