@@ -1,10 +1,10 @@
-"""The learned combiner: per label, the model's probability and the keyword cues → one probability.
+"""Per label, the model's probability and the keyword cues → one probability.
 
-The first model mixed them with a fixed weight, ``0.5 · model + 0.5 · [a cue fired]``, which lets
-a single keyword ("ataque" in a football report) carry a label over its threshold. Here each label
-has its own logistic weights over the model's logit and two cue features, fitted out of fold on
-the labelled Salvadoran dev rows by ``vigia train`` (``classifiers/training/crossfit.py``) and
-stored in the model's ``meta.json``. Numpy only: tagging needs no training stack.
+Three ways, scored out of fold by ``vigia train`` (``classifiers/training/crossfit.py``), which
+ships the best and names it in ``meta.json``: the model alone; the first model's fixed blend,
+``0.5 · model + 0.5 · [a cue fired]`` (a single keyword can carry a label over its threshold);
+and a learned combiner, per-label logistic weights over the model's logit and two cue features,
+fitted on the labelled Salvadoran dev rows. Numpy only: tagging needs no training stack.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+COMBINATIONS = ("model alone", "fixed blend", "learned combiner")
 FEATURES = ("model_logit", "cue_fired", "cue_graded", "bias")
 IDENTITY = (1.0, 0.0, 0.0, 0.0)  # the model's probability unchanged: the prior of every fit
 
@@ -43,3 +44,25 @@ def combine(probs: np.ndarray, cues: np.ndarray, weights: np.ndarray) -> np.ndar
     """Combined probabilities; ``weights`` is (labels, ``FEATURES``)."""
     z = np.einsum("nlf,lf->nl", design(probs, cues), weights)
     return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+
+
+def has_cues(labels: Sequence[str]) -> np.ndarray:
+    """Which labels the keyword tagger has cues for (every taxonomy label; not ``in_el_salvador``)."""
+    from classifiers.taxonomy import load_taxonomy
+
+    cued = {label.id for label in load_taxonomy().labels}
+    return np.array([label in cued for label in labels])
+
+
+def combined(
+    method: str, probs: np.ndarray, cues: np.ndarray, labels: Sequence[str], weights: np.ndarray | None = None
+) -> np.ndarray:
+    """``probs`` and ``cues`` (columns in ``labels`` order) combined by ``method``; ``weights``:
+    the learned combiner's, (labels, ``FEATURES``)."""
+    if method == "model alone":
+        return probs
+    if method == "fixed blend":
+        return np.where(has_cues(labels), 0.5 * probs + 0.5 * cues[..., 0], probs).astype(np.float32)
+    if method == "learned combiner" and weights is not None:
+        return combine(probs, cues, weights)
+    raise ValueError(f"unknown combination {method!r} (or no weights): one of {COMBINATIONS}")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from classifiers.base import Tags, consistent_labels
-from classifiers.combine import FEATURES, combine, cue_matrix
+from classifiers.combine import COMBINATIONS, FEATURES, combined, cue_matrix
 from classifiers.location import event_location
 from vigia.errors import ClassifierError
 
@@ -168,13 +168,15 @@ class OnnxTagger:
         self.labels: list[str] = self.meta["labels"]
         self.thresholds: dict[str, float] = self.meta["thresholds"]
         self.fields: dict[str, list[str]] = self.meta["fields"]
-        combiner = self.meta.get("combiner")
-        if not combiner or list(combiner.get("features", [])) != list(FEATURES):
+        combiner = self.meta.get("combiner") or {}
+        if combiner.get("method") not in COMBINATIONS or list(combiner.get("features", [])) != list(FEATURES):
             raise ClassifierError(
-                f"{model_dir / 'meta.json'} has no combiner over {FEATURES}: it was built by an older "
-                "`vigia train`; rebuild it with `vigia train` or delete it to use the shipped model"
+                f"{model_dir / 'meta.json'} names no combination of model and cues over {FEATURES}: it was "
+                "built by an older `vigia train`; rebuild it with `vigia train`, or delete it to use the shipped model"
             )
-        self.combiner = np.asarray([combiner["weights"][label] for label in self.labels], dtype=np.float32)
+        self.combination: str = combiner["method"]
+        weights = combiner.get("weights")
+        self.combiner = np.asarray([weights[label] for label in self.labels], dtype=np.float32) if weights else None
 
     def forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Logits for one padded batch (the benchmark swaps in the PyTorch model here)."""
@@ -189,7 +191,7 @@ class OnnxTagger:
             window_probs[batch] = 1.0 / (1.0 + np.exp(-self.forward(*padded_batch(windows, batch))))
         out = np.zeros((len(docs), len(self.labels)), dtype=np.float32)
         np.maximum.at(out, owner, window_probs)
-        return combine(out, cue_matrix(docs, self.labels), self.combiner)
+        return combined(self.combination, out, cue_matrix(docs, self.labels), self.labels, self.combiner)
 
     def tag(self, docs: Sequence[tuple[str, str]]) -> list[Tags]:
         if not docs:

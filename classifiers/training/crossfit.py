@@ -18,9 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from classifiers.combine import FEATURES, IDENTITY, combine, design
-
-COMBINATIONS = ("model alone", "fixed blend", "learned combiner")
+from classifiers.combine import FEATURES, IDENTITY, combined, design
 
 
 def fold_ids(groups: Sequence[str], k: int, seed: int) -> np.ndarray:
@@ -180,21 +178,8 @@ class Combination:
     method: str
     combined: np.ndarray  # out of fold: each fold combined with parameters fitted on the other folds
     thresholds: list[dict[str, float]]  # per row: its fold's thresholds (fitted on the other folds)
-    weights: np.ndarray | None  # the learned combiner on all rows (None: not a logistic combination)
+    weights: np.ndarray | None  # the learned combiner fitted on all rows (None for the other methods)
     final_thresholds: dict[str, float]
-
-
-def _combined(method: str, probs: np.ndarray, cues: np.ndarray, y: np.ndarray) -> tuple[np.ndarray | None, Any]:
-    """The parameters of ``method`` fitted on these rows, and the function applying them."""
-    if method == "model alone":
-        weights = np.tile(np.asarray(IDENTITY, dtype=np.float32), (probs.shape[1], 1))
-    elif method == "learned combiner":
-        weights = fit_combiner(probs, cues, y)
-    else:  # the first model's fixed blend: 0.5 · model + 0.5 · [a cue fired], where cues exist
-        has_cue = np.zeros(probs.shape[1], dtype=bool)
-        has_cue[[col for col in range(probs.shape[1]) if cues[:, col, 1].max(initial=0) > 0]] = True
-        return None, lambda p, c: np.where(has_cue, 0.5 * p + 0.5 * c[..., 0], p)
-    return weights, lambda p, c: combine(p, c, weights)
 
 
 def fold_combination(
@@ -202,14 +187,19 @@ def fold_combination(
 ) -> Combination:
     """``method`` applied out of fold (its parameters and thresholds fitted on the other folds),
     and fitted on every row for the shipped model."""
-    combined = np.zeros_like(probs)
+
+    def fitted(rows: np.ndarray) -> np.ndarray | None:
+        return fit_combiner(probs[rows], cues[rows], y[rows]) if method == "learned combiner" else None
+
+    out = np.zeros_like(probs)
     row_thresholds: list[dict[str, float]] = [{} for _ in range(len(probs))]
     for fold in np.unique(folds):
         scored, rest = folds == fold, folds != fold
-        _, apply = _combined(method, probs[rest], cues[rest], y[rest])
-        thresholds = calibrate(apply(probs[rest], cues[rest]), y[rest], labels)
-        combined[scored] = apply(probs[scored], cues[scored])
+        weights = fitted(rest)
+        thresholds = calibrate(combined(method, probs[rest], cues[rest], labels, weights), y[rest], labels)
+        out[scored] = combined(method, probs[scored], cues[scored], labels, weights)
         for row in np.flatnonzero(scored):
             row_thresholds[row] = thresholds
-    weights, apply = _combined(method, probs, cues, y)
-    return Combination(method, combined, row_thresholds, weights, calibrate(apply(probs, cues), y, labels))
+    weights = fitted(np.arange(len(probs)))
+    final = calibrate(combined(method, probs, cues, labels, weights), y, labels)
+    return Combination(method, out, row_thresholds, weights, final)

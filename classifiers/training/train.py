@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from classifiers.combine import FEATURES, IDENTITY, cue_matrix
+from classifiers.combine import COMBINATIONS, FEATURES, cue_matrix
 from classifiers.corpora import (
     DATA_DIR,
     DEV_CORPORA,
@@ -55,7 +55,6 @@ from classifiers.infer import (
 from classifiers.keywords import KeywordTagger
 from classifiers.taxonomy import TAXONOMY_FILE, load_taxonomy
 from classifiers.training.crossfit import (
-    COMBINATIONS,
     Combination,
     WindowFeatures,
     cross_fit_heads,
@@ -509,7 +508,20 @@ def train(
     )
     model = EncoderClassifier(inputs.base_dir, len(inputs.labels), config.trainable_layers)
     train_windows = inputs.states(inputs.examples, config.train_chunks)[model.cut]
-    fine_tune(model, train_windows, torch.from_numpy(targets(inputs.examples, inputs.labels)), config, inputs.progress)
+    # The fine-tuned weights are cached too: changing what follows (cross-fitting, combination,
+    # export) then costs minutes, not a fine-tune.
+    tuned = inputs.root / "states" / f"{inputs.key[:16]}-fine-tuned.pt"
+    if tuned.is_file():
+        saved = torch.load(tuned, weights_only=True)
+        model.bert.encoder.layer[model.cut :].load_state_dict(saved["upper"])
+        model.head.load_state_dict(saved["head"])
+    else:
+        y = torch.from_numpy(targets(inputs.examples, inputs.labels))
+        fine_tune(model, train_windows, y, config, inputs.progress)
+        tuned.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(
+            {"upper": model.bert.encoder.layer[model.cut :].state_dict(), "head": model.head.state_dict()}, tuned
+        )
     return finish(inputs, model, train_windows, root / inputs.key[:16], make_current)
 
 
@@ -520,14 +532,13 @@ def finish(inputs: Inputs, model: EncoderClassifier, train_windows: Windows, out
 
     labels, dev, settings = inputs.labels, inputs.dev, inputs.settings
     reports: dict[str, dict[str, Any]] = {}
-    combiner = np.tile(np.asarray(IDENTITY, dtype=np.float32), (len(labels), 1))
-    thresholds = {label: 0.5 for label in labels}
+    method, weights, thresholds = "model alone", None, {label: 0.5 for label in labels}
     name = "fine-tuned-top-layers"
     if dev:
         dev_windows = inputs.states(inputs.all_dev, inputs.config.max_chunks)[model.cut]
         y = targets(inputs.examples, labels)
         name, combination, model.head = _select(model, train_windows, y, dev_windows, inputs, reports)
-        combiner, thresholds = combination.weights, combination.final_thresholds
+        method, weights, thresholds = combination.method, combination.weights, combination.final_thresholds
 
     tmp_dir = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -554,7 +565,11 @@ def finish(inputs: Inputs, model: EncoderClassifier, train_windows: Windows, out
         "max_length": inputs.config.max_length,
         "max_chunks": inputs.config.max_chunks,
         "window": "chunks",
-        "combiner": {"features": list(FEATURES), "weights": dict(zip(labels, combiner.round(5).tolist()))},
+        "combiner": {
+            "method": method,
+            "features": list(FEATURES),
+            "weights": dict(zip(labels, weights.round(5).tolist())) if weights is not None else None,
+        },
         "thresholds": thresholds,
         "config": asdict(inputs.config),
         "inputs_hash": inputs.key,
@@ -578,9 +593,6 @@ def finish(inputs: Inputs, model: EncoderClassifier, train_windows: Windows, out
     if make_current:
         (inputs.root / "CURRENT").write_text(out_dir.name, encoding="utf-8")
     return out_dir
-
-
-SELECTED = "cross-fitted head"
 
 
 def _select(
@@ -614,16 +626,18 @@ def _select(
         weight_decay=config.weight_decay,
     )
     without_dev = head_probabilities(model.head, dev_features, len(all_dev))
-    candidates: list[tuple[float, str, Combination]] = []
-    for head_name, probs in (("head without dev rows", without_dev), (SELECTED, heads.probs)):
+    candidates: list[tuple[float, str, Combination, Any]] = []
+    for head_name, probs, head in (
+        ("head without dev rows", without_dev, model.head),
+        ("cross-fitted head", heads.probs, heads.final),
+    ):
         for method in COMBINATIONS:
             combination = fold_combination(method, probs, cues, y_dev, folds, labels)
             variant = f"{head_name} + {method} (out of fold)"
             reports[variant] = _report(dev, combination.combined, combination.thresholds, labels, fields)
-            if head_name == SELECTED and combination.weights is not None:
-                candidates.append((_mean_macro(reports[variant]), variant, combination))
-    _, variant, combination = max(candidates, key=lambda c: c[0])
-    return variant, combination, heads.final
+            candidates.append((_mean_macro(reports[variant]), variant, combination, head))
+    _, variant, combination, head = max(candidates, key=lambda c: c[0])
+    return variant, combination, head
 
 
 def _report(
