@@ -126,7 +126,7 @@ def test_a_non_editable_install_finds_the_index_templates_and_the_model(tmp_path
         "from vigia.config import Settings\n"
         f"tagger = load_tagger(Settings(cache_dir={str(tmp_path / 'cache')!r}))\n"
         "docs = json.loads(sys.stdin.read())\n"
-        "print(json.dumps([str(SHIPPED_MODEL), [t.violence_type for t in tagger.tag(docs)]]))\n"
+        "print(json.dumps([str(SHIPPED_MODEL), tagger.name, [t.violence_type for t in tagger.tag(docs)]]))\n"
     )
     docs = [[title, text] for title, text, _, _ in SENTENCES]
     tagged = subprocess.run(
@@ -139,6 +139,7 @@ def test_a_non_editable_install_finds_the_index_templates_and_the_model(tmp_path
         timeout=300,
     )
     assert tagged.returncode == 0, tagged.stderr
-    model_dir, violence = json.loads(tagged.stdout)
+    model_dir, name, violence = json.loads(tagged.stdout)
     assert model_dir.startswith(str(site)), "the packaged model, not the checkout's"
+    assert name.startswith("transformer-"), f"{name}: the wheel lacks the model (keyword fallback)"
     assert all(expected_tags(expected, got) for (_, _, expected, _), got in zip(SENTENCES, violence)), violence
