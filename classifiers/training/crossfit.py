@@ -32,6 +32,13 @@ def fold_ids(groups: Sequence[str], k: int, seed: int) -> np.ndarray:
     return folds
 
 
+def windows_of(owner: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The windows (indices into ``owner``) of ``docs`` and, for each, its document's position in ``docs``."""
+    position = {int(d): k for k, d in enumerate(docs)}
+    index = np.flatnonzero(np.isin(owner, docs))
+    return index, np.array([position[int(d)] for d in owner[index]], dtype=np.int64)
+
+
 @dataclass
 class WindowFeatures:
     """Pooled vectors of every window and the index of its document."""
@@ -41,9 +48,8 @@ class WindowFeatures:
 
     def subset(self, docs: np.ndarray) -> WindowFeatures:
         """The windows of ``docs``, owners renumbered to positions in ``docs``."""
-        position = {int(d): k for k, d in enumerate(docs)}
-        index = np.flatnonzero(np.isin(self.owner, docs))
-        return WindowFeatures(self.vectors[index], np.array([position[int(d)] for d in self.owner[index]]))
+        index, position = windows_of(self.owner, docs)
+        return WindowFeatures(self.vectors[index], position)
 
     def joined(self, other: WindowFeatures, offset: int) -> WindowFeatures:
         import torch

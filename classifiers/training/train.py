@@ -62,6 +62,7 @@ from classifiers.training.crossfit import (
     fold_combination,
     fold_ids,
     head_probabilities,
+    windows_of,
 )
 from classifiers.training.encoder import file_sha256, prepare_base_model
 from classifiers.training.vocab import trimmed_encoder
@@ -251,9 +252,7 @@ class Windows:
 
     def of(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The windows of ``docs`` and, for each, its position in ``docs``."""
-        position = {int(d): k for k, d in enumerate(docs)}
-        index = np.flatnonzero(np.isin(self.owner, docs))
-        return index, np.array([position[int(d)] for d in self.owner[index]], dtype=np.int64)
+        return windows_of(self.owner, docs)
 
 
 def encode_lower(
