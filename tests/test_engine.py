@@ -138,6 +138,10 @@ def test_a_reused_pid_with_the_engines_command_line_is_caught_by_its_start_time(
     # A process whose command line carries this home's marker, as a restarted engine's would.
     lookalike = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", engine._cmdline_marker()])
     try:
+        cmdline = Path(f"/proc/{lookalike.pid}/cmdline")
+        deadline = time.monotonic() + 10
+        while engine._cmdline_marker().encode() not in cmdline.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the child has exec'd: before, /proc shows the parent's command line
         start = _proc_start(lookalike.pid)
         assert start is not None
         plant_state(engine, lookalike.pid, start)
