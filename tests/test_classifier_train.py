@@ -18,7 +18,7 @@ from classifiers.combine import COMBINATIONS
 from classifiers.corpora import default_shared_dir
 from classifiers.infer import OnnxTagger, find_trained_model
 from classifiers.training.crossfit import WindowFeatures, cross_fit_heads, fold_combination, fold_ids
-from classifiers.training.student import train_student
+from classifiers.training.student import STUDENT_LAYERS, train_student
 from classifiers.training.train import TrainConfig, train
 from vigia.config import Settings
 
@@ -56,16 +56,47 @@ def test_training_is_cached_and_reproducible(smoke_model: Path, tmp_path: Path) 
     """The same inputs are a cache hit; rebuilt from nothing in another cache (no model, no cached
     states; the same base weights) they give the same dev numbers and thresholds: ``vigia train``
     rebuilds a shipped model from the repository."""
-    settings = Settings(classifier={"offline": True})
-    assert train(settings, SMOKE, progress=False, make_current=False) == smoke_model
-    elsewhere = Settings(classifier={"offline": True}, cache_dir=tmp_path)
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "base").symlink_to(settings.cache_dir / "models" / "base")
-    rebuilt = train(elsewhere, SMOKE, progress=False, make_current=False)
+    assert train(Settings(classifier={"offline": True}), SMOKE, progress=False, make_current=False) == smoke_model
+    rebuilt = train(_fresh_cache(tmp_path), SMOKE, progress=False, make_current=False)
     assert rebuilt.parent != smoke_model.parent and rebuilt.name == smoke_model.name
     before, again = (json.loads((d / "meta.json").read_text(encoding="utf-8")) for d in (smoke_model, rebuilt))
     assert _close(again.get("dev_metrics"), before.get("dev_metrics"))
     assert again["thresholds"] == before["thresholds"]
+
+
+def test_a_changed_cue_recalibrates_without_fine_tuning_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cues only take part in the combination and calibration: a new cue gives a new model
+    (other key, other cue features) built from the cached fine-tuned weights."""
+    import classifiers.taxonomy
+    import classifiers.training.train as training
+
+    settings = _fresh_cache(tmp_path / "cache")
+    smoke_model = train(settings, SMOKE, progress=False, make_current=False)
+    edited = tmp_path / "taxonomy.yaml"
+    text = classifiers.taxonomy.TAXONOMY_FILE.read_text(encoding="utf-8")
+    edited.write_text(text.replace("cues: ['captur(", "cues: ['capturan', 'captur(", 1), encoding="utf-8")
+    assert edited.read_text(encoding="utf-8") != text
+    monkeypatch.setattr(classifiers.taxonomy, "TAXONOMY_FILE", edited)
+    monkeypatch.setattr(training, "TAXONOMY_FILE", edited)
+    classifiers.taxonomy.load_taxonomy.cache_clear()
+    monkeypatch.setattr(training, "fine_tune", _no_fine_tune)
+    try:
+        recalibrated = train(settings, SMOKE, progress=False, make_current=False)
+    finally:
+        classifiers.taxonomy.load_taxonomy.cache_clear()
+    before, after = (json.loads((d / "meta.json").read_text(encoding="utf-8")) for d in (smoke_model, recalibrated))
+    assert recalibrated != smoke_model and after["inputs_hash"] != before["inputs_hash"]
+
+
+def _fresh_cache(folder: Path) -> Settings:
+    """Settings with an empty cache (no model, no cached states) sharing the base weights."""
+    (folder / "models").mkdir(parents=True)
+    (folder / "models" / "base").symlink_to(Settings(classifier={"offline": True}).cache_dir / "models" / "base")
+    return Settings(classifier={"offline": True}, cache_dir=folder)
+
+
+def _no_fine_tune(*_: object, **__: object) -> None:
+    raise AssertionError("the fine-tuned weights should have come from the cache")
 
 
 def _close(a: object, b: object, tolerance: float = 0.02) -> bool:
@@ -81,7 +112,7 @@ def test_the_student_is_half_the_teacher_and_scored_the_same_way(smoke_model: Pa
     student = train_student(Settings(classifier={"offline": True}), SMOKE, progress=False, make_current=False)
     meta = json.loads((student / "meta.json").read_text(encoding="utf-8"))
     teacher = json.loads((smoke_model / "meta.json").read_text(encoding="utf-8"))
-    assert meta["layers"] == teacher["layers"] // 2 and meta["inputs_hash"] == teacher["inputs_hash"]
+    assert meta["layers"] == STUDENT_LAYERS == teacher["layers"] // 2 and meta["inputs_hash"] == teacher["inputs_hash"]
     assert (student / "model.onnx").stat().st_size < (smoke_model / "model.onnx").stat().st_size
     tags = OnnxTagger(student).tag([("Capturas", "La PNC capturó a dos pandilleros en Soyapango.")])
     assert set(tags[0].scores) == set(meta["labels"])

@@ -19,13 +19,12 @@ from classifiers.training.train import (
     EncoderClassifier,
     TrainConfig,
     cached_model,
-    fine_tune,
+    fine_tuned,
     finish,
     load_classifier,
     pooled,
     prepare,
     seed_everything,
-    targets,
     train,
 )
 
@@ -33,6 +32,8 @@ if TYPE_CHECKING:
     from vigia.config import Settings
 
 STUDENT_LAYERS = STUDENT_INPUT_LAYER + 2
+# Names its folder and its cached fine-tuned weights: frozen layers + trained layers.
+STUDENT = f"student-{STUDENT_INPUT_LAYER}+{STUDENT_LAYERS - STUDENT_INPUT_LAYER}"
 SOFT_WEIGHT = 0.5  # share of the loss on matching the teacher, window by window
 
 
@@ -49,7 +50,7 @@ def train_student(
     config = config or TrainConfig(max_length=settings.classifier.max_length)
     teacher_dir = train(settings, config, progress, shared, make_current=False)
     inputs = prepare(settings, config, progress, shared)
-    out_dir = inputs.root / f"{inputs.key[:16]}-student"
+    out_dir = inputs.root / f"{inputs.key[:16]}-{STUDENT}"
     if cached_model(out_dir, inputs.root, make_current):
         return out_dir
     seed_everything(config.seed)
@@ -63,6 +64,5 @@ def train_student(
         inputs.base_dir, len(inputs.labels), STUDENT_LAYERS - STUDENT_INPUT_LAYER, layers=STUDENT_LAYERS
     )
     student.head.load_state_dict(load_classifier(teacher_dir).head.state_dict())
-    y = torch.from_numpy(targets(inputs.examples, inputs.labels))
-    fine_tune(student, states[STUDENT_INPUT_LAYER], y, config, inputs.progress, soft=soft, soft_weight=SOFT_WEIGHT)
+    fine_tuned(student, states[STUDENT_INPUT_LAYER], inputs, STUDENT, soft, SOFT_WEIGHT)
     return finish(inputs, student, states[STUDENT_INPUT_LAYER], out_dir, make_current)

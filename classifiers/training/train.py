@@ -128,17 +128,23 @@ def targets(examples: Sequence[Example], labels: list[str]) -> np.ndarray:
     return out
 
 
-def inputs_hash(config: TrainConfig, base_name: str, shared: Path | None) -> str:
-    """Hash of everything the model depends on: data files, base weights, settings, recipe."""
+def inputs_hash(config: TrainConfig, base_name: str, shared: Path | None, cues: bool = True) -> str:
+    """Hash of everything the model depends on: data files, base weights, settings, recipe.
+
+    ``cues=False``: what the fine-tuned weights depend on, the taxonomy's label ids but not its
+    cues (they only take part in the combination and calibration), so a changed cue costs a
+    re-calibration, not a fine-tune."""
     digest = hashlib.sha256()
-    files = sorted(DATA_DIR.glob("*.jsonl")) + [TAXONOMY_FILE]  # the cues take part in calibration
+    files = sorted(DATA_DIR.glob("*.jsonl")) + ([TAXONOMY_FILE] if cues else [])
     if shared is not None:
         files += [shared / "corpora" / MX_CORPUS / "articles.jsonl"]
         files += [shared / "corpora" / c / name for c in DEV_CORPORA for name in ("dev_labels.jsonl",)]
     for path in files:
         if path.is_file():
             digest.update(path.name.encode() + file_sha256(path).encode())
-    payload = {"config": asdict(config), "base": base_name, "recipe": RECIPE_VERSION}
+    payload: dict[str, Any] = {"config": asdict(config), "base": base_name, "recipe": RECIPE_VERSION}
+    if not cues:
+        payload["labels"] = label_space()[0]
     digest.update(json.dumps(payload, sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -411,6 +417,7 @@ class Inputs:
     settings: Settings
     config: TrainConfig
     key: str
+    fine_tune_key: str  # ``inputs_hash(..., cues=False)``
     root: Path
     base_name: str
     base_dir: Path
@@ -457,6 +464,7 @@ def prepare(settings: Settings, config: TrainConfig, progress: bool, shared: Pat
     shared = shared_corpora(shared)
     base_dir, base_name = prepare_base_model(settings)
     key = inputs_hash(config, base_name, shared)
+    fine_tune_key = inputs_hash(config, base_name, shared, cues=False)
     examples = load_written() + (load_mx(shared) if shared else [])
     if config.limit:
         examples = examples[: config.limit]
@@ -465,7 +473,21 @@ def prepare(settings: Settings, config: TrainConfig, progress: bool, shared: Pat
     base_dir, vocabulary = trimmed_encoder(base_dir, vocabulary_texts(examples, all_dev, shared))
     labels, fields = label_space()
     root = classifier_root(settings)
-    return Inputs(settings, config, key, root, base_name, base_dir, vocabulary, examples, dev, labels, fields, bar)
+    return Inputs(
+        settings,
+        config,
+        key,
+        fine_tune_key,
+        root,
+        base_name,
+        base_dir,
+        vocabulary,
+        examples,
+        dev,
+        labels,
+        fields,
+        bar,
+    )
 
 
 def cached_model(folder: Path, root: Path, make_current: bool) -> bool:
@@ -507,21 +529,34 @@ def train(
     )
     model = EncoderClassifier(inputs.base_dir, len(inputs.labels), config.trainable_layers)
     train_windows = inputs.states(inputs.examples, config.train_chunks)[model.cut]
-    # The fine-tuned weights are cached too: changing what follows (cross-fitting, combination,
-    # export) then costs minutes, not a fine-tune.
-    tuned = inputs.root / "states" / f"{inputs.key[:16]}-fine-tuned.pt"
-    if tuned.is_file():
-        saved = torch.load(tuned, weights_only=True)
-        model.bert.encoder.layer[model.cut :].load_state_dict(saved["upper"])
-        model.head.load_state_dict(saved["head"])
-    else:
-        y = torch.from_numpy(targets(inputs.examples, inputs.labels))
-        fine_tune(model, train_windows, y, config, inputs.progress)
-        tuned.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(
-            {"upper": model.bert.encoder.layer[model.cut :].state_dict(), "head": model.head.state_dict()}, tuned
-        )
+    fine_tuned(model, train_windows, inputs, "fine-tuned")
     return finish(inputs, model, train_windows, root / inputs.key[:16], make_current)
+
+
+def fine_tuned(
+    model: EncoderClassifier,
+    windows: Windows,
+    inputs: Inputs,
+    name: str,
+    soft: Any | None = None,
+    soft_weight: float = 0.5,
+) -> None:
+    """Fine-tune ``model`` (``fine_tune``), or load its weights from the cache: they are kept
+    under ``name`` and the fine-tune key, so changing what follows (cross-fitting, cues,
+    combination, export) costs minutes, not a fine-tune."""
+    import torch
+
+    path = inputs.root / "states" / f"{inputs.fine_tune_key[:16]}-{name}.pt"
+    top = model.bert.encoder.layer[model.cut :]
+    if path.is_file():
+        saved = torch.load(path, weights_only=True)
+        top.load_state_dict(saved["upper"])
+        model.head.load_state_dict(saved["head"])
+        return
+    y = torch.from_numpy(targets(inputs.examples, inputs.labels))
+    fine_tune(model, windows, y, inputs.config, inputs.progress, soft=soft, soft_weight=soft_weight)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"upper": top.state_dict(), "head": model.head.state_dict()}, path)
 
 
 def finish(inputs: Inputs, model: EncoderClassifier, train_windows: Windows, out_dir: Path, make_current: bool) -> Path:
