@@ -7,7 +7,7 @@ stage's CPU-seconds per article measured alone (all processes of the machine: cr
 web, engine), no crawl can beat cores ÷ (sum of them). Goals (issue 13): end to end ≥ 0.8 × that
 bound, and ≥ 25 articles/s with the shipped model.
 
-    python benchmarks/crawl.py [--engine elasticsearch|opensearch] [--batch-size 16]
+    python benchmarks/crawl.py [--engine elasticsearch|opensearch] [--batch-size N]
 
 Needs a running engine (`vigia engine start`) and an otherwise idle machine (the CPU counts are
 machine-wide); uses throwaway index prefixes and drops them.
@@ -79,9 +79,10 @@ def fetch_pages(web: TestWeb, server_url: str) -> list[FetchedPage]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", choices=["elasticsearch", "opensearch"], default=None)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=None, help="articles per batch (default: the crawl setting)")
     args = parser.parse_args()
     base = get_settings()
+    args.batch_size = args.batch_size or base.crawl.batch_size
     if args.engine:
         base = base.model_copy(update={"engine": base.engine.model_copy(update={"kind": args.engine})})
     web = TestWeb()
@@ -124,7 +125,7 @@ def main() -> None:
     end_to_end = indexed / result.elapsed_s
     print(
         f"test web: {n} article pages, {indexed} indexed end to end; engine {base.engine.kind}; "
-        f"classifier {pipeline.tagger.name}; {cores} cores"
+        f"classifier {pipeline.tagger.name}; batches of {args.batch_size}; {cores} cores"
     )
     print(f"{'stage (alone)':<16}{'articles/s':>12}{'CPU ms/article':>16}")
     for stage, count in per_stage.items():

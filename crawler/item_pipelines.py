@@ -12,6 +12,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawler.spiders.news import FetchedPage
+from vigia.config import CrawlSettings
 from vigia.pipeline import Extracted, StagedRunner
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 class BatchPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.batch_size = crawler.settings.getint("VIGIA_BATCH_SIZE", 32)
+        self.batch_size = crawler.settings.getint("VIGIA_BATCH_SIZE", CrawlSettings().batch_size)
         self.buffer: list[FetchedPage] = []
         self.runner: StagedRunner | None = None
 

@@ -80,7 +80,15 @@ class CrawlSettings(BaseModel):
     max_retry_after_s: float = Field(
         default=600.0, ge=0, description="Longest Retry-After honoured; longer waits give up on the request."
     )
-    batch_size: int = Field(default=32, ge=1, description="Articles handed to extract → classify → index at once.")
+    batch_size: int = Field(
+        default=64,
+        ge=1,
+        description=(
+            "Articles handed to extract → classify → index at once. On 2 cores 64 crawls the test web "
+            "about 9% faster than 32 and 40% faster than 16 (fewer bulk requests and batches taking "
+            "turns on the cores; benchmarks/crawl.py)."
+        ),
+    )
     extract_processes: int = Field(
         default=1, ge=0, description="Worker processes for extraction (0: a thread of the crawler)."
     )
